@@ -1,0 +1,52 @@
+# The two commands of the README: `make test` and `make report`. Each installs what it needs,
+# idempotently: a virtualenv from the hashed lock file, then the pinned servers into the tool
+# cache (${XDG_CACHE_HOME:-~/.cache}/artifact-conformance/tools).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PHASE := .ci/phase
+
+# Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs
+export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
+
+.PHONY: test report bootstrap python-deps tools lint pytest lock clean
+
+test:
+	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
+	@$(PHASE) lint $(MAKE) --no-print-directory lint
+	@$(PHASE) tests $(MAKE) --no-print-directory pytest
+
+report: bootstrap
+	$(BIN)/artconf emulators probe --tls both
+
+bootstrap: python-deps tools
+
+python-deps: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "bootstrap: $(PYTHON) not found: install Python 3.11+"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "bootstrap: Python 3.11+ is required"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+tools: python-deps
+	$(BIN)/artconf tools install
+
+lint: python-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: python-deps
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# Re-pin the Python dependencies (needs `uv`); commit requirements.lock afterwards.
+lock:
+	uv pip compile --quiet --python 3.11 --generate-hashes requirements.in -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

@@ -1,0 +1,1 @@
+"""The artconf pytest plugin (placeholder until the harness lands)."""

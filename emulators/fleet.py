@@ -1,0 +1,160 @@
+"""Start a set of servers in parallel, in plain and/or TLS mode, and stop them all.
+
+`Fleet` owns one session directory (TLS material, data, logs). Servers start in parallel
+threads; Ctrl-C during start-up cancels the rest and stops whatever had started, so nothing is
+left half-started.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulators import launcher
+from emulators.azurite import Azurite
+from emulators.endpoint import Endpoint
+from emulators.fake_gcs import FakeGcs
+from emulators.launcher import Running, ServerStartError, StartCancelled
+from emulators.minio import MinIO
+from emulators.moto import Moto
+from emulators.server import Instance, Server
+from emulators.tls import TlsMaterial, make_tls_material
+from emulators.tools import ToolError
+
+SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs())}
+TLS_MODES = ("off", "on", "both")
+
+
+class UsageError(ValueError):
+    """Bad names or modes given by a user; the message lists the valid choices."""
+
+
+def parse_servers(value: str | list[str] | None) -> list[str]:
+    """`minio,moto` -> ["minio", "moto"]; empty means every server."""
+    if value is None or value == "" or value == []:
+        return list(SERVERS)
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [n.strip() for n in items if n.strip()]
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown:
+        raise UsageError(
+            f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(SERVERS)}"
+        )
+    return names
+
+
+def instance_keys(kinds: list[str], tls: str) -> list[tuple[str, str, bool]]:
+    """(key, kind, tls) for each server and mode; TLS keys are suffixed `-tls`."""
+    if tls not in TLS_MODES:
+        raise UsageError(f"--tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[tls]
+    return [(f"{k}-tls" if t else k, k, t) for k in kinds for t in modes]
+
+
+def split_key(key: str) -> tuple[str, bool]:
+    """`minio-tls` -> ("minio", True)."""
+    return (key[:-4], True) if key.endswith("-tls") else (key, False)
+
+
+@dataclass
+class Started:
+    endpoint: Endpoint
+    running: Running
+
+
+class Fleet:
+    """The servers of one session, started under `root`."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.started: dict[str, Started] = {}
+        self.errors: dict[str, str] = {}
+        self._tls: TlsMaterial | None = None
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+
+    @property
+    def tls(self) -> TlsMaterial:
+        with self._lock:
+            if self._tls is None:
+                self._tls = make_tls_material(self.root / "tls")
+            return self._tls
+
+    def start(
+        self,
+        keys: list[tuple[str, str, bool]],
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        """Start every (key, kind, tls) in parallel; failures land in `errors`, not raised."""
+        if any(tls for _, _, tls in keys):
+            _ = self.tls  # made once, before the threads race for it
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(keys)))
+        futures: dict[concurrent.futures.Future[Started], str] = {}
+        try:
+            for key, kind, tls in keys:
+                futures[pool.submit(self._start_one, key, kind, tls)] = key
+            for future in concurrent.futures.as_completed(futures):
+                key = futures[future]
+                try:
+                    self.started[key] = future.result()
+                    s = self.started[key]
+                    progress(f"{key}: ready at {s.endpoint.url} in {s.running.start_seconds:.2f} s")
+                except (ServerStartError, ToolError, OSError) as exc:
+                    self.errors[key] = str(exc)
+                    progress(f"{key}: FAILED: {str(exc).splitlines()[0]}")
+                except StartCancelled:
+                    pass
+        except BaseException:
+            self._cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    self.started[futures[future]] = future.result()
+            self.stop()
+            raise
+        pool.shutdown(wait=True)
+
+    def _start_one(self, key: str, kind: str, tls: bool) -> Started:
+        server = SERVERS[kind]
+        instance = Instance(
+            name=key,
+            workdir=self.root / key,
+            tls=self.tls if tls else None,
+            credentials=server.credentials(),
+        )
+        instance.workdir.mkdir(parents=True, exist_ok=True)
+        running = launcher.start(
+            key,
+            lambda port: server.command(instance, port),
+            lambda port: server.probe(instance, port),
+            log_dir=self.root / "logs",
+            timeout=server.start_timeout,
+            cancel=self._cancel,
+        )
+        try:
+            server.after_ready(instance, running.port)
+        except Exception as exc:
+            running.stop()
+            raise ServerStartError(key, f"set-up after start failed: {exc}", running.log) from exc
+        endpoint = server.endpoint(instance, running.port)
+        endpoint.log = str(running.log)
+        endpoint.pid = running.pid
+        return Started(endpoint, running)
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {key: s.endpoint for key, s in sorted(self.started.items())}
+
+    def stop(self) -> None:
+        """Stop every started server (idempotent)."""
+        started, self.started = self.started, {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
+            list(pool.map(lambda s: s.running.stop(), started.values()))
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,235 @@
+"""Start one server process and know when it is really ready.
+
+A server runs in its own session (so a terminal's Ctrl-C reaches only the kit, which then stops
+it in order) under a one-line `sh` wrapper that writes the server's exit code to a file: a
+detached server killed from outside can then be reported as dead *with* its exit code. Readiness
+is a protocol probe, never "the port is open". A start that fails or times out raises
+`ServerStartError` carrying the tail of the server's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from emulators.processes import ProcessRecord, process_create_time, stop_record
+
+BIND_ATTEMPTS = 3
+BIND_FAILURE_MARKERS = ("address already in use", "eaddrinuse", "bind: ")
+_WRAPPER = '"$@"; echo $? > "$ARTCONF_EXIT_FILE"'
+
+
+class StartCancelled(RuntimeError):
+    """Start-up was interrupted (Ctrl-C elsewhere); the half-started server was stopped."""
+
+
+class ServerStartError(RuntimeError):
+    """A server did not become ready. The message ends with the tail of its log."""
+
+    def __init__(self, name: str, reason: str, log: Path | None):
+        tail = log_tail(log) if log else ""
+        message = f"{name}: {reason}"
+        if log:
+            message += f" (log: {log})"
+        if tail:
+            message += "\n--- last lines of the server log ---\n" + tail
+        super().__init__(message)
+        self.name = name
+        self.reason = reason
+        self.log = log
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (a later bind may still lose a race)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+@dataclass
+class Running:
+    """A started server process."""
+
+    name: str
+    port: int
+    record: ProcessRecord
+    log: Path
+    popen: subprocess.Popen | None
+    start_seconds: float
+
+    @property
+    def pid(self) -> int:
+        return self.record.pid
+
+    def alive(self) -> bool:
+        if self.popen is not None and self.popen.poll() is not None:
+            return False
+        try:
+            proc = psutil.Process(self.record.pid)
+            return proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its children."""
+        try:
+            proc = psutil.Process(self.record.pid)
+            procs = [proc, *proc.children(recursive=True)]
+            return sum(p.memory_info().rss for p in procs)
+        except psutil.Error:
+            return 0
+
+    def stop(self) -> None:
+        stop_record(self.record)
+        if self.popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=5)
+
+
+def _spawn(
+    name: str, command: Command, log: Path, exit_file: Path
+) -> tuple[subprocess.Popen, ProcessRecord]:
+    env = {**os.environ, **command.env, "ARTCONF_EXIT_FILE": str(exit_file)}
+    exit_file.unlink(missing_ok=True)
+    with open(log, "ab") as out:
+        popen = subprocess.Popen(
+            ["sh", "-c", _WRAPPER, "sh", *command.argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=command.cwd,
+            start_new_session=True,
+        )
+    owner = os.getpid()
+    leader_time = process_create_time(popen.pid) or 0.0
+    record = ProcessRecord(
+        name=name,
+        pgid=popen.pid,
+        leader_create_time=leader_time,
+        pid=popen.pid,
+        create_time=leader_time,
+        owner_pid=owner,
+        owner_create_time=process_create_time(owner),
+        exit_file=str(exit_file),
+    )
+    record.save()  # at once: a SIGKILL from here on leaves a record, and the group gets reaped
+    record.pid = _wait_for_child(popen)
+    record.create_time = process_create_time(record.pid) or leader_time
+    record.save()
+    return popen, record
+
+
+def _wait_for_child(popen: subprocess.Popen, timeout: float = 5.0) -> int:
+    """The wrapper forks the server at once; find its PID (fall back to the wrapper's)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(popen.pid).children()
+            if children:
+                return children[0].pid
+        if popen.poll() is not None:
+            break
+        time.sleep(0.005)
+    return popen.pid
+
+
+def start(
+    name: str,
+    make_command: Callable[[int], Command],
+    probe: Callable[[int], bool],
+    *,
+    log_dir: Path,
+    timeout: float = 60.0,
+    cancel: threading.Event | None = None,
+) -> Running:
+    """Start `name` on a free port, retrying on a new port after a bind failure.
+
+    `make_command(port)` builds the command line; `probe(port)` returns True once the server
+    answers its own protocol (it may raise or return False while it is not ready yet).
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    log.unlink(missing_ok=True)
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        port = free_port()
+        began = time.monotonic()
+        popen, record = _spawn(name, make_command(port), log, log_dir / f"{name}.exit")
+        running = Running(name, port, record, log, popen, 0.0)
+        try:
+            outcome = _wait_ready(running, probe, began + timeout, cancel)
+        except BaseException:
+            running.stop()  # Ctrl-C or a probe bug while starting: leave nothing behind
+            raise
+        if outcome == "ready":
+            running.start_seconds = time.monotonic() - began
+            return running
+        running.stop()
+        if outcome == "bind" and attempt < BIND_ATTEMPTS:
+            with open(log, "a") as out:
+                out.write(f"\n[artconf] port {port} was taken; retrying on a new port\n")
+            continue
+        if outcome == "cancelled":
+            raise StartCancelled(name)
+        reason = {
+            "timeout": f"not ready after {timeout:.0f} s",
+            "exited": f"exited with code {exit_code(record)} before it was ready",
+            "bind": f"could not bind a port after {BIND_ATTEMPTS} attempts",
+        }[outcome]
+        raise ServerStartError(name, reason, log)
+    raise AssertionError("unreachable")
+
+
+def exit_code(record: ProcessRecord) -> int | None:
+    """The server's exit code, as its wrapper wrote it (None while running or if killed too)."""
+    try:
+        return int(Path(record.exit_file).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_ready(
+    running: Running,
+    probe: Callable[[int], bool],
+    deadline: float,
+    cancel: threading.Event | None,
+) -> str:
+    delay = 0.02
+    while time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if not running.alive():
+            text = log_tail(running.log, 50).lower()
+            return "bind" if any(m in text for m in BIND_FAILURE_MARKERS) else "exited"
+        try:
+            if probe(running.port):
+                return "ready"
+        except Exception:
+            pass
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+    return "timeout"

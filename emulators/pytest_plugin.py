@@ -1,0 +1,207 @@
+"""Servers for a pytest run, started once and shared by every xdist worker.
+
+The controlling process starts the servers (in parallel) in `pytest_configure`, hands their
+endpoints to the workers through `workerinput`, and stops them in `pytest_unconfigure`, also on
+Ctrl-C and SIGTERM. Tests ask for a server with the `artconf_server` fixture:
+
+    def test_roundtrip(artconf_server):
+        endpoint = artconf_server("minio-tls")
+
+Which servers start: those named by `--artconf-servers` or `ARTCONF_REQUIRE`; with neither, a
+plain (non-xdist) run starts a server on first use, and an xdist run starts every installed one.
+A server named in `ARTCONF_REQUIRE` that is missing or fails to start makes each test that asks
+for it an ERROR carrying the server's log tail; any other missing server is a SKIP naming the
+install command. `--artconf-endpoints FILE` (the `emulators up --json` format) uses servers
+that are already running instead of starting any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+
+import pytest
+
+from emulators import tools
+from emulators.endpoint import Endpoint, load_endpoints
+from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers, split_key
+from emulators.processes import reap_orphans
+from emulators.sessions import new_session_dir
+
+_WORKER_KEY = "artconf_servers"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("artconf-servers", "artifact-conformance storage servers")
+    group.addoption(
+        "--artconf-servers",
+        default=None,
+        help=f"servers to start once for the run, comma-separated ({', '.join(SERVERS)})",
+    )
+    group.addoption(
+        "--artconf-tls",
+        default="both",
+        choices=("off", "on", "both"),
+        help="modes to start them in (default both; TLS keys end in -tls)",
+    )
+    group.addoption(
+        "--artconf-endpoints",
+        default=None,
+        metavar="FILE",
+        help="use running servers from an `artconf emulators up --json` file",
+    )
+
+
+def required_servers() -> list[str]:
+    return (
+        parse_servers(os.environ.get("ARTCONF_REQUIRE"))
+        if os.environ.get("ARTCONF_REQUIRE")
+        else []
+    )
+
+
+class ServerPool:
+    """The run's servers: endpoints by key, start errors by key, and (controller) the fleet."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.endpoints: dict[str, Endpoint] = {}
+        self.errors: dict[str, str] = {}
+        self.fleet: Fleet | None = None
+        self.lazy = False
+        self.tls_mode = config.getoption("artconf_tls")
+
+    # controller side
+    def start(self) -> None:
+        endpoints_file = self.config.getoption("artconf_endpoints")
+        if endpoints_file:
+            self.endpoints = load_endpoints(endpoints_file)
+            return
+        requested = sorted(
+            set(required_servers()) | set(_requested(self.config)), key=list(SERVERS).index
+        )
+        if not requested and not _xdist_active(self.config):
+            self.lazy = True
+            return
+        if not requested:
+            requested = [k for k in SERVERS if _installed(k)]
+        self._start(instance_keys(requested, self.tls_mode))
+
+    def _start(self, keys: list[tuple[str, str, bool]]) -> None:
+        if self.fleet is None:
+            reap_orphans()
+            self.fleet = Fleet(new_session_dir("pytest"))
+            _stop_on_sigterm()
+        self.fleet.start([k for k in keys if k[0] not in self.endpoints])
+        self.endpoints.update(self.fleet.endpoints())
+        self.errors.update(self.fleet.errors)
+
+    def stop(self) -> None:
+        if self.fleet is not None:
+            self.fleet.stop()
+
+    # worker side
+    def to_workerinput(self) -> str:
+        return json.dumps(
+            {
+                "endpoints": {k: e.to_dict(redact=False) for k, e in self.endpoints.items()},
+                "errors": self.errors,
+            }
+        )
+
+    def load_workerinput(self, text: str) -> None:
+        data = json.loads(text)
+        self.endpoints = {k: Endpoint.from_dict(v) for k, v in data["endpoints"].items()}
+        self.errors = data["errors"]
+
+    # test side
+    def get(self, key: str) -> Endpoint:
+        kind, tls = split_key(key)
+        if kind not in SERVERS:
+            raise pytest.UsageError(
+                f"unknown server {key!r}; choose from {', '.join(SERVERS)} (+ -tls)"
+            )
+        if key in self.endpoints:
+            return self.endpoints[key]
+        required = kind in required_servers()
+        if key not in self.errors and not _installed(kind):
+            fix = f"run `artconf tools install --only {SERVERS[kind].tool}`"
+            if required:
+                pytest.fail(f"server {kind} is required but not installed: {fix}", pytrace=False)
+            pytest.skip(f"server {kind} is not installed: {fix}")
+        if key not in self.errors and self.lazy:
+            self._start([(key, kind, tls)])
+            if key in self.endpoints:
+                return self.endpoints[key]
+        if key in self.errors:
+            pytest.fail(f"server {key} failed to start: {self.errors[key]}", pytrace=False)
+        pytest.fail(
+            f"server {key} was not started in this run (started: "
+            f"{', '.join(self.endpoints) or 'none'}); pass --artconf-servers {kind}",
+            pytrace=False,
+        )
+
+
+def _requested(config: pytest.Config) -> list[str]:
+    value = config.getoption("artconf_servers")
+    return parse_servers(value) if value else []
+
+
+def _installed(kind: str) -> bool:
+    try:
+        tools.binary(SERVERS[kind].tool)
+        return True
+    except tools.ToolError:
+        return False
+
+
+def _xdist_active(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) or bool(
+        getattr(config.option, "dist", "no") != "no"
+    )
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM takes the same clean path as Ctrl-C (pytest only handles SIGINT itself)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+
+        def handler(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    pool = ServerPool(config)
+    config.stash[_POOL] = pool
+    if _is_worker(config):
+        pool.load_workerinput(config.workerinput[_WORKER_KEY])
+    elif not config.option.collectonly and not config.option.help:
+        pool.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(_POOL, None)
+    if pool is not None and not _is_worker(config):
+        pool.stop()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist: hand the controller's servers to a worker
+    node.workerinput[_WORKER_KEY] = node.config.stash[_POOL].to_workerinput()
+
+
+_POOL = pytest.StashKey[ServerPool]()
+
+
+@pytest.fixture(scope="session")
+def artconf_server(request: pytest.FixtureRequest) -> Callable[[str], Endpoint]:
+    """`artconf_server("minio-tls")` -> the running server's Endpoint (ERROR or SKIP otherwise)."""
+    return request.config.stash[_POOL].get

