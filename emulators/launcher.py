@@ -223,6 +223,9 @@ def _wait_ready(
         if cancel is not None and cancel.is_set():
             return "cancelled"
         if not running.alive():
+            if running.popen is not None:  # let the wrapper record the exit code first
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    running.popen.wait(timeout=2)
             text = log_tail(running.log, 50).lower()
             return "bind" if any(m in text for m in BIND_FAILURE_MARKERS) else "exited"
         try:

@@ -1,0 +1,626 @@
+"""Archive formats of artifacts: what the executor writes on save and reads on load (spec 5).
+
+Writers produce Argo's layout (spec 5.3): a directory is archived as ``basename/...`` (its own
+entry included), a single file under its base name. They write to a stream and never hold the
+archive in memory, so an output of any size can be staged or piped straight to a driver.
+
+Readers consume a stream (tar is read with ``r|gz``, strictly forwards) and are hardened beyond
+Argo's checks (spec 5.5, 5.6), because an input artifact is untrusted data written by another
+pod or by a user upload:
+
+* names that are absolute or lead out of the destination are rejected;
+* symbolic links must resolve inside the destination, and nothing is ever written *through* a
+  symbolic link (every parent of an entry must be a real directory);
+* hard links, devices, FIFOs and other special entries are skipped;
+* file modes are kept without setuid, setgid and sticky bits; ownership is never restored.
+
+A rejection is a :class:`BadRequest` naming the offending member. :func:`unpack` extracts into
+a fresh directory next to the destination and renames it into place only on success, so a failed
+extraction leaves nothing at the destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import gzip
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from drivers.errors import BadRequest, Internal, NotFound
+
+log = logging.getLogger(__name__)
+
+#: gzip's ``DefaultCompression`` (-1) is level 6 (spec 5.1).
+DEFAULT_COMPRESSION_LEVEL = 6
+
+_CHUNK = 1024 * 1024
+_DIR_MODE = 0o755
+_ZIP_MIN_DATE = (1980, 1, 1, 0, 0, 0)
+_ZIP_MAX_DATE = (2107, 12, 31, 23, 59, 58)
+
+StrPath = str | os.PathLike[str]
+
+
+class ArchiveKind(enum.StrEnum):
+    """The three archive strategies of spec 5.1."""
+
+    TAR = "tar"
+    ZIP = "zip"
+    NONE = "none"
+
+
+def archive_kind(strategy: Any | None) -> ArchiveKind | None:
+    """The kind an ``ArchiveStrategy``-like object selects, ``None`` when unset (empty).
+
+    Precedence follows the executor's checks (none, then zip, then tar); the model is expected
+    to allow only one.
+    """
+    if strategy is None:
+        return None
+    if getattr(strategy, "none", None) is not None:
+        return ArchiveKind.NONE
+    if getattr(strategy, "zip", None) is not None:
+        return ArchiveKind.ZIP
+    if getattr(strategy, "tar", None) is not None:
+        return ArchiveKind.TAR
+    return None
+
+
+def compression_level(strategy: Any | None) -> int | None:
+    """``archive.tar.compressionLevel`` if the strategy sets one."""
+    tar = getattr(strategy, "tar", None) if strategy is not None else None
+    level = getattr(tar, "compression_level", None) if tar is not None else None
+    return None if level is None else int(level)
+
+
+def normalize_compression_level(level: int | None) -> int:
+    """gzip level to use: ``None`` and ``-1`` mean the default (6); 0-9 are used as is."""
+    if level is None or level == -1:
+        return DEFAULT_COMPRESSION_LEVEL
+    if not 0 <= level <= 9:
+        raise BadRequest(f"invalid tar compressionLevel {level}: use -1 (default), 0 (none) or 1-9")
+    return level
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One file system object to archive, with its name inside the archive."""
+
+    arcname: str
+    path: Path
+    st: os.stat_result
+
+
+def _source(source: StrPath) -> tuple[Path, os.stat_result]:
+    """Check the archive source as Argo does: it must exist and be a file or a directory."""
+    path = Path(os.path.abspath(source))
+    try:
+        st = path.stat()  # the source itself is followed if it is a link, its contents are not
+    except FileNotFoundError as exc:
+        raise NotFound(f"{source} no such file or directory", cause=exc) from exc
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise Internal(f"{source} is not a regular file or directory")
+    return path, st
+
+
+def _walk_depth_first(source: StrPath) -> Iterator[_Entry]:
+    """The source, then everything below a directory: depth-first, lexical, links unfollowed.
+
+    Iterative, so a very deep tree cannot exhaust Python's recursion limit.
+    """
+    root, st = _source(source)
+    base = root.name or "root"
+    yield _Entry(base, root, st)
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    stack: list[Iterator[tuple[str, os.DirEntry[str]]]] = [_listing(base, root)]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+            continue
+        arcname, child = step
+        child_st = child.stat(follow_symlinks=False)
+        yield _Entry(arcname, Path(child.path), child_st)
+        if stat.S_ISDIR(child_st.st_mode):
+            stack.append(_listing(arcname, Path(child.path)))
+
+
+def _listing(prefix: str, directory: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    with os.scandir(directory) as it:
+        children = sorted(it, key=lambda e: e.name)
+    return ((f"{prefix}/{child.name}", child) for child in children)
+
+
+def _tarinfo(entry: _Entry) -> tarfile.TarInfo | None:
+    """A tar header for one entry; ``None`` for sockets, which tar cannot represent."""
+    st = entry.st
+    info = tarfile.TarInfo(entry.arcname)
+    info.mode = stat.S_IMODE(st.st_mode)
+    info.mtime = int(st.st_mtime)
+    info.uid, info.gid = st.st_uid, st.st_gid
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        info.type, info.size = tarfile.REGTYPE, st.st_size
+    elif stat.S_ISDIR(mode):
+        info.type = tarfile.DIRTYPE
+    elif stat.S_ISLNK(mode):
+        # Stored with its original target, never followed (spec 5.3).
+        info.type, info.linkname = tarfile.SYMTYPE, os.readlink(entry.path)
+    elif stat.S_ISFIFO(mode):
+        info.type = tarfile.FIFOTYPE
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    else:
+        return None
+    return info
+
+
+def write_tar_gz(source: StrPath, dest: IO[bytes], *, compression_level: int | None = None) -> None:
+    """Write ``source`` as a gzip-compressed tar to ``dest`` (which may be a pipe).
+
+    ``compression_level`` is gzip's (``None``/-1 = 6, 0 = stored). Special files get a header
+    and no data; sockets are left out.
+    """
+    level = normalize_compression_level(compression_level)
+    # Check the source before writing a single byte to dest.
+    entries = _walk_depth_first(source)
+    first = next(entries)
+    with (
+        # mtime 0 as Go's gzip writer: the same tree gives the same bytes.
+        gzip.GzipFile(filename="", mode="wb", fileobj=dest, compresslevel=level, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for entry in _chain_first(first, entries):
+            info = _tarinfo(entry)
+            if info is None:
+                log.warning("not archiving %s: sockets cannot be stored in a tar", entry.path)
+                continue
+            if info.type == tarfile.REGTYPE:
+                with open(entry.path, "rb") as data:
+                    tar.addfile(info, data)
+            else:
+                tar.addfile(info)
+
+
+def _chain_first(first: _Entry, rest: Iterator[_Entry]) -> Iterator[_Entry]:
+    yield first
+    yield from rest
+
+
+def _zip_date(mtime: float) -> tuple[int, int, int, int, int, int]:
+    """Zip timestamps cover 1980-2107 only; clamp, as other zip writers do."""
+    t = datetime.fromtimestamp(mtime).timetuple()[:6]
+    return max(_ZIP_MIN_DATE, min(_ZIP_MAX_DATE, t))  # type: ignore[return-value]
+
+
+def write_zip(source: StrPath, dest: IO[bytes]) -> None:
+    """Write ``source`` as a zip to ``dest`` (which may be a pipe).
+
+    As Argo (spec 5.3): only file entries, named ``basename(dir)/rel``; empty directories are
+    lost and symbolic links (and other special files) become empty entries. A single file is
+    stored under its base name (Argo uses the absolute path: deviation
+    ``zip-single-file-base-name``).
+    """
+    entries = _walk_depth_first(source)
+    first = next(entries)
+    with zipfile.ZipFile(dest, mode="w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for entry in _chain_first(first, entries):
+            mode = entry.st.st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            info = zipfile.ZipInfo(entry.arcname, date_time=_zip_date(entry.st.st_mtime))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if stat.S_ISREG(mode):
+                info.external_attr = (stat.S_IFREG | stat.S_IMODE(mode)) << 16
+                info.file_size = entry.st.st_size
+                with open(entry.path, "rb") as data, zf.open(info, "w") as out:
+                    shutil.copyfileobj(data, out, _CHUNK)
+            else:
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                zf.writestr(info, b"")
+
+
+def write_archive(
+    source: StrPath,
+    dest: IO[bytes],
+    kind: ArchiveKind,
+    *,
+    compression_level: int | None = None,
+) -> None:
+    """Dispatch to the writer for ``kind``; ``none`` has no archive form and is refused."""
+    if kind is ArchiveKind.TAR:
+        write_tar_gz(source, dest, compression_level=compression_level)
+    elif kind is ArchiveKind.ZIP:
+        write_zip(source, dest)
+    else:
+        raise ValueError("archive: none is uploaded as is, there is nothing to write")
+
+
+# --------------------------------------------------------------------------------------------
+# Detection
+# --------------------------------------------------------------------------------------------
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_tar_gz(path: StrPath) -> bool:
+    """Auto-detection of spec 5.4: a gzip stream whose first tar header reads.
+
+    An empty tar (no header at all) is not a tarball, as in Argo; zip is never detected.
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != _GZIP_MAGIC:
+                return False
+            f.seek(0)
+            with tarfile.open(fileobj=f, mode="r|gz") as tar:
+                return tar.next() is not None
+    except (OSError, EOFError, tarfile.TarError, zlib.error):
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Hardened extraction
+# --------------------------------------------------------------------------------------------
+
+Parts = tuple[str, ...]
+
+
+def _member_parts(name: str) -> Parts:
+    """Clean a member name into path components under the root; reject escapes.
+
+    ``a/../b`` stays inside and is accepted (as Go's ``Clean`` would); ``()`` is the root itself
+    (``./`` entries written by ``tar -C dir .``).
+    """
+    if not name or "\x00" in name:
+        raise BadRequest(f"illegal file path: {name!r}: empty or contains a NUL byte")
+    if name.startswith("/"):
+        raise BadRequest(
+            f"illegal file path: {name}: absolute paths are not allowed in an artifact archive"
+        )
+    parts: list[str] = []
+    for component in name.split("/"):
+        if component in ("", "."):
+            continue
+        if component == "..":
+            if not parts:
+                raise BadRequest(
+                    f"illegal file path: {name}: it leads outside the destination directory"
+                )
+            parts.pop()
+        else:
+            parts.append(component)
+    return tuple(parts)
+
+
+def _link_resolution(name: str, location: Parts, target: str) -> tuple[Parts, str]:
+    """Resolve a symlink target lexically from the link's directory; return it and the text to
+    store.
+
+    The check is sound because a link's directory is always a real directory (nothing is
+    written through links) and every stored target has its ``..`` components first: a
+    non-canonical target such as ``x/../../y`` is stored normalized, since the kernel would
+    resolve ``x`` (possibly itself a link) before climbing.
+    """
+    if not target or "\x00" in target:
+        raise BadRequest(f"illegal symlink target: {name} -> {target!r}: empty or NUL byte")
+    if target.startswith("/"):
+        raise BadRequest(
+            f"illegal symlink target: {name} -> {target}: absolute targets are not allowed"
+        )
+    resolved = list(location[:-1])
+    seen_normal = False
+    canonical = True
+    for component in target.split("/"):
+        if component in ("", "."):
+            continue
+        if component == "..":
+            if seen_normal:
+                canonical = False
+            if not resolved:
+                raise BadRequest(
+                    f"illegal symlink target: {name} -> {target}: it points outside the "
+                    "destination directory"
+                )
+            resolved.pop()
+        else:
+            seen_normal = True
+            resolved.append(component)
+    stored = target if canonical else os.path.normpath(target)
+    return tuple(resolved), stored
+
+
+#: File system errors that mean "this member's name or type cannot exist here".
+_BAD_NAME_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL, errno.ELOOP})
+
+
+@contextlib.contextmanager
+def _naming(name: str) -> Iterator[None]:
+    """Turn an ``OSError`` while creating member ``name`` into an error that names it."""
+    try:
+        yield
+    except OSError as exc:
+        cls = BadRequest if exc.errno in _BAD_NAME_ERRNOS else Internal
+        raise cls(f"cannot extract archive entry {name}: {exc.strerror or exc}", cause=exc) from exc
+
+
+@dataclass
+class _Extractor:
+    """Creates entries under ``root`` (a fresh directory) and remembers the links it made."""
+
+    root: Path
+    links: dict[Parts, tuple[str, Parts]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def _path(self, parts: Parts) -> Path:
+        return self.root.joinpath(*parts)
+
+    def _parent(self, parts: Parts, name: str) -> Path:
+        """Create missing parents (0755); every existing parent must be a real directory."""
+        current = self.root
+        for depth, component in enumerate(parts[:-1], start=1):
+            current = current / component
+            try:
+                st = current.lstat()
+            except FileNotFoundError:
+                os.mkdir(current, _DIR_MODE)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise BadRequest(
+                    f"illegal file path after symlink resolution: {name}: "
+                    f"{'/'.join(parts[:depth])} is a symbolic link, and writing through a "
+                    "link is not allowed"
+                )
+            if not stat.S_ISDIR(st.st_mode):
+                raise BadRequest(
+                    f"illegal file path: {name}: {'/'.join(parts[:depth])} is not a directory"
+                )
+        return current
+
+    def _clear(self, target: Path, parts: Parts, name: str) -> None:
+        """Make room for a file or link: a later entry replaces an earlier one, except a dir."""
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise BadRequest(
+                f"conflicting archive entry: {name}: a directory of that name was already extracted"
+            )
+        target.unlink()
+        self.links.pop(parts, None)
+
+    def directory(self, parts: Parts, name: str) -> None:
+        if not parts:
+            return  # the root entry ("./")
+        self._parent(parts, name)
+        target = self._path(parts)
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            os.mkdir(target, _DIR_MODE)
+            return
+        if stat.S_ISDIR(st.st_mode):
+            return
+        target.unlink()  # a file or link replaced by a directory: nothing is followed
+        self.links.pop(parts, None)
+        os.mkdir(target, _DIR_MODE)
+
+    def file(
+        self, parts: Parts, name: str, data: IO[bytes], mode: int, mtime: float | None
+    ) -> None:
+        if not parts:
+            raise BadRequest(f"illegal file path: {name}: a file cannot replace the destination")
+        parent = self._parent(parts, name)
+        target = parent / parts[-1]
+        self._clear(target, parts, name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(target, flags, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(data, out, _CHUNK)
+            # Keep permissions, never setuid/setgid/sticky; independent of the umask.
+            os.fchmod(out.fileno(), stat.S_IMODE(mode) & 0o777)
+        if mtime is not None:
+            with contextlib.suppress(OverflowError, ValueError, OSError):
+                os.utime(target, (mtime, mtime), follow_symlinks=False)
+
+    def symlink(self, parts: Parts, name: str, target_text: str) -> None:
+        if not parts:
+            raise BadRequest(
+                f"illegal symlink target: {name} -> {target_text}: a link cannot replace the "
+                "destination"
+            )
+        resolved, stored = _link_resolution(name, parts, target_text)
+        parent = self._parent(parts, name)
+        target = parent / parts[-1]
+        self._clear(target, parts, name)
+        os.symlink(stored, target)
+        self.links[parts] = (name, resolved)
+
+    def skip(self, name: str, why: str) -> None:
+        log.info("skipping archive entry %s: %s", name, why)
+        self.skipped.append(name)
+
+    def check_new_root(self, top: str) -> None:
+        """Before ``top`` becomes the destination, every link must resolve inside ``top``.
+
+        A link to ``../sibling`` is inside the extraction directory but would point next to
+        the destination once ``top`` is renamed to it.
+        """
+        for parts, (name, resolved) in self.links.items():
+            if parts == (top,):
+                raise BadRequest(
+                    f"illegal symlink target: {name}: the only top-level entry is a symbolic "
+                    "link; it cannot become the destination"
+                )
+            if not resolved or resolved[0] != top:
+                raise BadRequest(
+                    f"illegal symlink target: {name}: it points outside {top}/, which becomes "
+                    "the destination"
+                )
+
+    # -- formats -------------------------------------------------------------------------
+
+    def tar_gz(self, stream: IO[bytes]) -> None:
+        """Extract a gzip-compressed tar read strictly forwards from ``stream``."""
+        try:
+            with tarfile.open(fileobj=stream, mode="r|gz") as tar:
+                for member in tar:
+                    self._tar_member(tar, member)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise BadRequest(
+                f"not a valid gzip-compressed tar archive: {exc}; check the archive strategy "
+                "of the artifact",
+                cause=exc,
+            ) from exc
+
+    def _tar_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        with _naming(member.name):
+            self._tar_entry(tar, member)
+
+    def _tar_entry(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        parts = _member_parts(member.name)
+        if member.isdir():
+            self.directory(parts, member.name)
+        elif member.isreg():
+            data = tar.extractfile(member)
+            assert data is not None  # regular members always have data
+            self.file(parts, member.name, data, member.mode, member.mtime)
+        elif member.issym():
+            self.symlink(parts, member.name, member.linkname)
+        elif member.islnk():
+            self.skip(member.name, "hard links are not extracted")
+        else:
+            self.skip(member.name, "devices, FIFOs and other special entries are not extracted")
+
+    def zip(self, source: StrPath | IO[bytes]) -> None:
+        """Extract a zip (spec 5.6): link entries become regular files holding the link text."""
+        try:
+            with zipfile.ZipFile(source) as zf:
+                for info in zf.infolist():
+                    self._zip_member(zf, info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise BadRequest(
+                f"not a valid zip archive: {exc}; check the archive strategy of the artifact",
+                cause=exc,
+            ) from exc
+
+    def _zip_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        with _naming(info.filename):
+            self._zip_entry(zf, info)
+
+    def _zip_entry(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        name = info.filename
+        parts = _member_parts(name)
+        unix_mode = (info.external_attr >> 16) & 0xFFFF
+        kind = stat.S_IFMT(unix_mode)
+        if info.is_dir() or kind == stat.S_IFDIR:
+            self.directory(parts, name)
+        elif kind in (0, stat.S_IFREG, stat.S_IFLNK):
+            mode = stat.S_IMODE(unix_mode) or 0o644
+            try:
+                mtime: float | None = datetime(*info.date_time).timestamp()
+            except ValueError:  # a crafted DOS date such as month 0
+                mtime = None
+            with zf.open(info) as data:
+                self.file(parts, name, data, mode, mtime)
+        else:
+            self.skip(name, "devices, FIFOs and other special entries are not extracted")
+
+
+def extract_tar_gz(stream: IO[bytes], root: StrPath) -> list[str]:
+    """Extract a tar.gz stream into the existing directory ``root``; return skipped names.
+
+    Low level: prefer :func:`unpack`, which adds the temp-dir, rename and cleanup steps.
+    """
+    extractor = _Extractor(Path(root))
+    extractor.tar_gz(stream)
+    return extractor.skipped
+
+
+def extract_zip(source: StrPath | IO[bytes], root: StrPath) -> list[str]:
+    """Extract a zip (a path or a seekable stream) into the existing directory ``root``."""
+    extractor = _Extractor(Path(root))
+    extractor.zip(source)
+    return extractor.skipped
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable()) and stream.tell() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _zip_source(source: StrPath | IO[bytes], spool_dir: Path) -> Iterator[StrPath | IO[bytes]]:
+    """A zip needs random access (its directory is at the end): spool a pipe to a temp file."""
+    if isinstance(source, str | os.PathLike) or _seekable(source):
+        yield source
+        return
+    with tempfile.TemporaryFile(dir=spool_dir, prefix=".zip-spool-") as spool:
+        shutil.copyfileobj(source, spool, _CHUNK)
+        spool.seek(0)
+        yield spool
+
+
+def unpack(source: StrPath | BinaryIO | IO[bytes], dest: StrPath, kind: ArchiveKind) -> list[str]:
+    """Extract an archive to ``dest`` (which must not exist), with Argo's single-entry rule.
+
+    Extraction goes to a fresh directory next to ``dest``. If exactly one top-level entry
+    results it is renamed to ``dest`` (so ``out/...`` becomes ``dest/...``), otherwise the whole
+    directory becomes ``dest`` (spec 5.4). On any failure the directory is removed and ``dest``
+    is left untouched. Returns the names of skipped entries.
+    """
+    if kind is ArchiveKind.NONE:
+        raise ValueError("archive: none is not unpacked")
+    dest_path = Path(os.path.abspath(dest))
+    if os.path.lexists(dest_path):
+        raise BadRequest(f"cannot unpack into {dest_path}: it already exists")
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(
+        tempfile.mkdtemp(prefix=f".{dest_path.name}.", suffix=".tmpdir", dir=dest_path.parent)
+    )
+    try:
+        extractor = _Extractor(workdir)
+        if kind is ArchiveKind.TAR:
+            if isinstance(source, str | os.PathLike):
+                with open(source, "rb") as stream:
+                    extractor.tar_gz(stream)
+            else:
+                extractor.tar_gz(source)
+        else:
+            with _zip_source(source, dest_path.parent) as zip_source:
+                extractor.zip(zip_source)
+        tops = os.listdir(workdir)
+        if len(tops) == 1:
+            extractor.check_new_root(tops[0])
+            os.rename(workdir / tops[0], dest_path)
+            os.rmdir(workdir)
+        else:
+            os.chmod(workdir, _DIR_MODE)
+            os.rename(workdir, dest_path)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return extractor.skipped

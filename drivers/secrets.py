@@ -1,0 +1,258 @@
+"""Secret values that cannot leak by accident, and where drivers read them from.
+
+A driver gets a :class:`SecretSource` (spec 1.2: a workflow pod reads
+``/argo/secret/<secret>/<key>`` files; tests use memory) and asks it for the selectors of its
+location (``accessKeySecret`` ...). What comes back is a :class:`SecretValue`, which prints,
+formats, logs, pickles and serialises as ``<redacted>``; only :meth:`SecretValue.reveal` gives the
+value, so every place that really uses a credential is easy to find.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from drivers.errors import BadRequest
+
+REDACTED = "<redacted>"
+
+# Kubernetes Secret names are DNS subdomains and keys are [-._a-zA-Z0-9]+; checking them keeps a
+# selector from reading outside the secrets root ("../../etc/passwd").
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+class SecretValue:
+    """A credential. Compares and hashes by value; shows itself only as ``<redacted>``."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, value: str | bytes | SecretValue) -> None:
+        if isinstance(value, SecretValue):
+            raw = value._raw
+        elif isinstance(value, bytes):
+            raw = value
+        elif isinstance(value, str):
+            raw = value.encode("utf-8", "surrogateescape")
+        else:
+            raise TypeError(f"a secret value must be str or bytes, not {type(value).__name__}")
+        object.__setattr__(self, "_raw", raw)
+
+    def reveal(self) -> str:
+        """The value as text (undecodable bytes survive as surrogates, so nothing is lost)."""
+        return self._raw.decode("utf-8", "surrogateescape")
+
+    def reveal_bytes(self) -> bytes:
+        """The value exactly as stored (e.g. a PEM bundle or a service-account JSON)."""
+        return self._raw
+
+    def strip(self) -> SecretValue:
+        """A copy without surrounding whitespace (see deviation ``untrimmed-credentials``)."""
+        return SecretValue(self._raw.strip())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("SecretValue is immutable")
+
+    def __repr__(self) -> str:
+        return f"SecretValue({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return format(REDACTED, spec)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __bool__(self) -> bool:
+        return bool(self._raw)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SecretValue):
+            return self._raw == other._raw
+        if isinstance(other, str):
+            return self.reveal() == other
+        if isinstance(other, bytes):
+            return self._raw == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._raw)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SecretValue cannot be pickled; pass the SecretSource instead")
+
+    def __copy__(self) -> SecretValue:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SecretValue:
+        return self
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Accept str/bytes/SecretValue; always serialise as ``<redacted>`` (python and JSON)."""
+        return core_schema.no_info_plain_validator_function(
+            _validate_secret,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda _value: REDACTED, when_used="always"
+            ),
+        )
+
+
+def _validate_secret(value: Any) -> SecretValue:
+    if isinstance(value, SecretValue | str | bytes):
+        return SecretValue(value)
+    raise ValueError("expected a string secret value")
+
+
+@runtime_checkable
+class SecretSource(Protocol):
+    """Where a driver reads ``SecretKeySelector`` values (``resource.Interface.GetSecret``)."""
+
+    def get(self, name: str, key: str) -> SecretValue:
+        """The value of ``key`` in secret ``name``; :class:`BadRequest` naming both if absent."""
+        ...
+
+
+def _check_selector(name: str, key: str) -> None:
+    if not _SECRET_NAME.match(name or ""):
+        raise BadRequest(
+            f"secret name {name!r} is not a valid Kubernetes secret name: "
+            "use lower-case letters, digits, '-' and '.'"
+        )
+    if not _SECRET_KEY.match(key or "") or key in (".", ".."):
+        raise BadRequest(
+            f"secret key {key!r} of secret {name!r} is not a valid key: "
+            "use letters, digits, '-', '_' and '.'"
+        )
+
+
+class DirectorySecretSource:
+    """Secrets mounted as files, ``ROOT/<secret name>/<key>``, as in a workflow pod.
+
+    Values are returned verbatim, trailing newline included: Argo reads the file as is, and
+    whether to trim is each driver's decision (deviation ``untrimmed-credentials``).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def get(self, name: str, key: str) -> SecretValue:
+        _check_selector(name, key)
+        secret_dir = self.root / name
+        path = secret_dir / key
+        if not secret_dir.is_dir():
+            raise BadRequest(
+                f"secret {name!r} not found, so its key {key!r} cannot be read "
+                f"(looked in {secret_dir}): create the secret or fix the selector's name"
+            )
+        try:
+            return SecretValue(path.read_bytes())
+        except FileNotFoundError:
+            raise BadRequest(
+                f"secret {name!r} has no key {key!r} (looked in {path}): "
+                "add the key to the secret or fix the selector's key"
+            ) from None
+        except OSError as exc:
+            raise BadRequest(
+                f"secret {name!r} key {key!r} cannot be read from {path}: {exc.strerror}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"DirectorySecretSource({str(self.root)!r})"
+
+
+class MemorySecretSource:
+    """Secrets held in memory: ``{secret name: {key: value}}``; for tests and the plugin server."""
+
+    def __init__(self, mapping: Mapping[str, Mapping[str, str | bytes]]) -> None:
+        self._secrets = {
+            name: {key: SecretValue(value) for key, value in keys.items()}
+            for name, keys in mapping.items()
+        }
+
+    def get(self, name: str, key: str) -> SecretValue:
+        keys = self._secrets.get(name)
+        if keys is None:
+            raise BadRequest(
+                f"secret {name!r} not found, so its key {key!r} cannot be read "
+                "(looked in memory): add the secret or fix the selector's name"
+            )
+        if key not in keys:
+            raise BadRequest(
+                f"secret {name!r} has no key {key!r} (looked in memory; it has "
+                f"{', '.join(sorted(keys)) or 'no keys'}): fix the selector's key"
+            )
+        return keys[key]
+
+    def values(self) -> list[SecretValue]:
+        """Every value held, for :func:`redact`."""
+        return [value for keys in self._secrets.values() for value in keys.values()]
+
+    def __repr__(self) -> str:
+        return f"MemorySecretSource(<{len(self._secrets)} secrets>)"
+
+
+class _Selector(Protocol):
+    name: str
+    key: str
+    optional: bool | None
+
+
+def read_selector(
+    source: SecretSource, selector: _Selector | None, *, field: str
+) -> SecretValue | None:
+    """Read ``selector`` (a ``SecretKeySelector``) from ``source``.
+
+    ``None`` when the selector is unset or has an empty name (Argo reads only named selectors),
+    or when it is ``optional: true`` and the secret or key is missing (deviation
+    ``gcs-service-account-optional``). ``field`` (e.g. ``s3.accessKeySecret``) prefixes errors.
+    """
+    if selector is None or not selector.name:
+        return None
+    try:
+        return source.get(selector.name, selector.key)
+    except BadRequest as exc:
+        if selector.optional:
+            return None
+        raise BadRequest(f"{field}: {exc.message}", cause=exc) from exc
+
+
+def _variants(value: str) -> set[str]:
+    """The spellings under which a secret may appear in text: raw, base64 and URL-encoded."""
+    raw = value.encode("utf-8", "surrogateescape")
+    forms = {value, value.strip()}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms.update({text, text.rstrip("=")})
+    forms.add(urllib.parse.quote(value, safe=""))
+    forms.add(urllib.parse.quote_plus(value, safe=""))
+    return {form for form in forms if form}
+
+
+def redact(text: str, secrets: Iterable[SecretValue | str]) -> str:
+    """Replace every known secret value in ``text`` with ``<redacted>``.
+
+    Longer spellings are replaced first, so a value that contains another is not half-shown.
+    Secrets that are empty or whitespace only are skipped (they would match everywhere).
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, SecretValue) else secret
+        if value.strip():
+            forms |= _variants(value)
+    if not forms:
+        return text
+    # One pass over an alternation, longest first: replacements are never matched again.
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, REDACTED, text)

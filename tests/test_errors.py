@@ -1,0 +1,387 @@
+"""drivers.errors: codes, the hierarchy, the classification table and SDK translation."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import ssl
+
+import pytest
+
+from drivers import errors
+from drivers.errors import (
+    ArtifactError,
+    BadRequest,
+    Code,
+    Forbidden,
+    Internal,
+    NotFound,
+    Unauthorized,
+    Unimplemented,
+    classify,
+    error_for,
+    from_exception,
+)
+
+NO_ENV: dict[str, str] = {}
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (Code.NOT_FOUND, 404),
+        (Code.BAD_REQUEST, 400),
+        (Code.UNAUTHORIZED, 401),
+        (Code.FORBIDDEN, 403),
+        (Code.NOT_IMPLEMENTED, 501),
+        (Code.INTERNAL, 500),
+    ],
+)
+def test_http_status_per_spec_1_5(code: Code, status: int) -> None:
+    assert code.http_status == status
+
+
+def test_code_values_are_argo_strings() -> None:
+    assert Code.NOT_FOUND == "ERR_NOT_FOUND"
+    assert Code("ERR_NOT_IMPLEMENTED") is Code.NOT_IMPLEMENTED
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (Code.NOT_FOUND, NotFound),
+        (Code.BAD_REQUEST, BadRequest),
+        (Code.UNAUTHORIZED, Unauthorized),
+        (Code.FORBIDDEN, Forbidden),
+        (Code.NOT_IMPLEMENTED, Unimplemented),
+        (Code.INTERNAL, Internal),
+        ("ERR_FORBIDDEN", Forbidden),
+        ("ERR_SOMETHING_ELSE", Internal),
+    ],
+)
+def test_error_for_builds_the_matching_subclass(code: str, cls: type[ArtifactError]) -> None:
+    err = error_for(code, "boom", transient=True)
+    assert type(err) is cls
+    assert err.message == "boom"
+    assert err.transient is True
+    assert err.code is cls.code
+
+
+def test_artifact_error_attributes_and_str() -> None:
+    cause = ValueError("inner")
+    err = NotFound("no such key 'k'", cause=cause)
+    assert str(err) == "no such key 'k'"
+    assert err.cause is cause
+    assert err.__cause__ is cause
+    assert err.transient is False
+    assert ArtifactError("x").code is Code.INTERNAL
+    assert "transient=False" in repr(err)
+
+
+def test_artifact_error_pickles_with_its_class_and_flag() -> None:
+    err = Forbidden("denied", transient=True, cause=RuntimeError("x"))
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is Forbidden
+    assert back.message == "denied"
+    assert back.transient is True
+
+
+# ---------------------------------------------------------------------------- classify
+
+
+@pytest.mark.parametrize(
+    ("driver", "status", "code", "message", "expected"),
+    [
+        ("s3", 401, None, "unauthorized", (Code.UNAUTHORIZED, False)),
+        ("s3", 403, "AccessDenied", "Access Denied", (Code.FORBIDDEN, False)),
+        ("s3", 403, "SignatureDoesNotMatch", "sig", (Code.FORBIDDEN, False)),
+        ("s3", 403, "InvalidAccessKeyId", "key", (Code.FORBIDDEN, False)),
+        ("azure", 403, "AuthenticationFailed", "auth", (Code.FORBIDDEN, False)),
+        ("azure", 403, "AuthorizationFailure", "authz", (Code.FORBIDDEN, False)),
+        ("s3", None, "AccessDenied", "no status", (Code.FORBIDDEN, False)),
+        ("s3", 404, "NoSuchKey", "The specified key does not exist.", (Code.NOT_FOUND, False)),
+        ("s3", 404, "NoSuchBucket", "bucket", (Code.NOT_FOUND, False)),
+        ("azure", 404, "BlobNotFound", "blob", (Code.NOT_FOUND, False)),
+        ("azure", 404, "ContainerNotFound", "container", (Code.NOT_FOUND, False)),
+        ("gcs", 404, None, "No such object", (Code.NOT_FOUND, False)),
+        ("s3", 503, "SlowDown", "slow down", (Code.INTERNAL, True)),
+        ("s3", 400, "RequestTimeout", "timeout", (Code.INTERNAL, True)),
+        ("s3", None, "RequestError", "x", (Code.INTERNAL, True)),
+        ("s3", None, "Throttling", "x", (Code.INTERNAL, True)),
+        ("s3", None, "ThrottlingException", "x", (Code.INTERNAL, True)),
+        ("s3", None, "RequestLimitExceeded", "x", (Code.INTERNAL, True)),
+        ("s3", None, "RequestThrottled", "x", (Code.INTERNAL, True)),
+        ("s3", None, "InternalError", "x", (Code.INTERNAL, True)),
+        ("s3", None, "ServiceUnavailable", "x", (Code.INTERNAL, True)),
+        # A bare proxy 5xx whose "code" is the status text.
+        ("s3", 502, "Bad Gateway", "502 Bad Gateway", (Code.INTERNAL, True)),
+        ("s3", 500, None, "oops", (Code.INTERNAL, True)),
+        ("s3", 400, "InvalidArgument", "bad", (Code.INTERNAL, False)),
+        ("gcs", 429, None, "rate limited", (Code.INTERNAL, True)),
+        ("gcs", 503, None, "backend error", (Code.INTERNAL, True)),
+        ("gcs", None, None, "googleapi: Received 504 gateway", (Code.INTERNAL, True)),
+        ("gcs", None, None, "read: connection reset", (Code.INTERNAL, True)),
+        # The GCS message rule is GCS-only: "connection reset" without "by peer".
+        ("s3", None, None, "read: connection reset", (Code.INTERNAL, False)),
+        ("s3", None, None, "googleapi: Received 504", (Code.INTERNAL, False)),
+        ("oss", None, "QuotaExceeded.Refresh", "x", (Code.INTERNAL, True)),
+        ("oss", None, "RequestTimeTooSkewed", "x", (Code.INTERNAL, True)),
+        ("s3", None, "QuotaExceeded.Refresh", "x", (Code.INTERNAL, False)),
+        ("oss", None, "NoSuchKey", "x", (Code.NOT_FOUND, False)),
+        ("http", None, None, "read tcp: connection reset by peer", (Code.INTERNAL, True)),
+        ("http", None, None, "dial tcp: Connection refused", (Code.INTERNAL, True)),
+        ("git", None, None, "i/o timeout", (Code.INTERNAL, True)),
+        ("s3", None, None, "net/http: TLS handshake timeout", (Code.INTERNAL, True)),
+        ("s3", None, None, "http2: client connection lost", (Code.INTERNAL, True)),
+        ("s3", None, None, "received GOAWAY", (Code.INTERNAL, True)),
+        ("s3", None, None, "unexpected EOF", (Code.INTERNAL, True)),
+        ("s3", None, None, "something else", (Code.INTERNAL, False)),
+        # A 4xx-class result is never made transient by a network-looking message.
+        ("s3", 404, "NoSuchKey", "connection reset by peer", (Code.NOT_FOUND, False)),
+    ],
+)
+def test_classification_table(
+    driver: str, status: int | None, code: str | None, message: str, expected: tuple[Code, bool]
+) -> None:
+    assert classify(driver, status=status, code=code, message=message, env=NO_ENV) == expected
+
+
+def test_transient_error_pattern_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = {"status": None, "code": None, "message": "quota flapping: try later"}
+    monkeypatch.delenv("TRANSIENT_ERROR_PATTERN", raising=False)
+    assert classify("s3", **args) == (Code.INTERNAL, False)
+    monkeypatch.setenv("TRANSIENT_ERROR_PATTERN", "quota flap+ing")
+    assert classify("s3", **args) == (Code.INTERNAL, True)
+
+
+def test_transient_error_pattern_can_retry_a_4xx_error() -> None:
+    env = {"TRANSIENT_ERROR_PATTERN": "Access Denied"}
+    result = classify("s3", status=403, code="AccessDenied", message="Access Denied", env=env)
+    assert result == (Code.FORBIDDEN, True)
+
+
+def test_invalid_transient_error_pattern_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {"TRANSIENT_ERROR_PATTERN": "([unclosed"}
+    with caplog.at_level(logging.WARNING, logger="drivers.errors"):
+        assert classify("s3", status=None, code=None, message="x", env=env) == (
+            Code.INTERNAL,
+            False,
+        )
+    assert "TRANSIENT_ERROR_PATTERN" in caplog.text
+
+
+def test_certificate_failure_is_never_transient_even_with_the_pattern() -> None:
+    env = {"TRANSIENT_ERROR_PATTERN": ".*"}
+    message = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed; connection reset by peer"
+    assert classify("s3", status=None, code=None, message=message, env=env) == (
+        Code.INTERNAL,
+        False,
+    )
+
+
+def test_rules_table_is_data() -> None:
+    assert all(isinstance(rule, errors.Rule) for rule in errors.RULES)
+    assert all(rule.why for rule in errors.RULES)
+    s3_rules = [r for r in errors.RULES if r.applies_to("s3")]
+    assert any("SlowDown" in r.sdk_codes for r in s3_rules)
+    assert not any("SlowDown" in r.sdk_codes for r in errors.RULES if r.applies_to("azure"))
+
+
+# ---------------------------------------------------------------------- from_exception
+
+
+def _client_error(code: str, status: int, message: str = "msg"):
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "GetObject",
+    )
+
+
+def test_botocore_access_denied_says_what_failed_and_what_to_do() -> None:
+    err = from_exception(
+        "s3", _client_error("AccessDenied", 403, "Access Denied"), "reading key 'x' in bucket 'b'"
+    )
+    assert isinstance(err, Forbidden)
+    assert err.transient is False
+    assert err.message.startswith(
+        "s3: access denied reading key 'x' in bucket 'b': "
+        "check the access key and the bucket policy"
+    )
+    assert "AccessDenied" in err.message
+    assert err.cause is not None
+
+
+def test_botocore_slow_down_is_transient() -> None:
+    err = from_exception("s3", _client_error("SlowDown", 503), "writing key 'k'", env=NO_ENV)
+    assert isinstance(err, Internal)
+    assert err.transient is True
+    assert "may succeed on retry" in err.message
+
+
+def test_botocore_no_such_bucket_is_not_found_with_advice() -> None:
+    err = from_exception("s3", _client_error("NoSuchBucket", 404), "reading key 'k'", env=NO_ENV)
+    assert isinstance(err, NotFound)
+    assert "createBucketIfNotPresent" in err.message
+
+
+def test_botocore_signature_mismatch_mentions_whitespace() -> None:
+    err = from_exception("s3", _client_error("SignatureDoesNotMatch", 403), "listing", env=NO_ENV)
+    assert isinstance(err, Forbidden)
+    assert "whitespace" in err.message
+
+
+def test_botocore_endpoint_connection_error_is_transient() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    exc = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+    err = from_exception("s3", exc, "reading key 'k'", env=NO_ENV)
+    assert (err.code, err.transient) == (Code.INTERNAL, True)
+
+
+def test_azure_http_response_error() -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    exc = HttpResponseError(message="The specified blob does not exist.")
+    exc.status_code = 404
+    exc.error_code = "BlobNotFound"
+    err = from_exception("azure", exc, "reading blob 'b'", env=NO_ENV)
+    assert isinstance(err, NotFound)
+    assert "BlobNotFound" in err.message
+
+
+def test_azure_service_request_error_is_transient() -> None:
+    from azure.core.exceptions import ServiceRequestError
+
+    err = from_exception("azure", ServiceRequestError("oops"), "reading blob", env=NO_ENV)
+    assert err.transient is True
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "transient"),
+    [
+        ("NotFound", NotFound, False),
+        ("Forbidden", Forbidden, False),
+        ("Unauthorized", Unauthorized, False),
+        ("TooManyRequests", Internal, True),
+        ("ServiceUnavailable", Internal, True),
+        ("InternalServerError", Internal, True),
+        ("BadRequest", Internal, False),
+    ],
+)
+def test_google_api_core_exceptions(name: str, cls: type[ArtifactError], transient: bool) -> None:
+    from google.api_core import exceptions as gexc
+
+    err = from_exception("gcs", getattr(gexc, name)("detail"), "reading key 'k'", env=NO_ENV)
+    assert type(err) is cls
+    assert err.transient is transient
+
+
+def test_requests_connection_error_chain_is_transient() -> None:
+    import requests
+    import urllib3
+
+    inner = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    try:
+        try:
+            raise inner
+        except urllib3.exceptions.NewConnectionError as e:
+            raise requests.exceptions.ConnectionError("Max retries exceeded") from e
+    except requests.exceptions.ConnectionError as outer:
+        err = from_exception("http", outer, "GET http://x/y", env=NO_ENV)
+    assert (err.code, err.transient) == (Code.INTERNAL, True)
+
+
+def test_requests_http_error_uses_the_response_status() -> None:
+    import requests
+
+    response = requests.Response()
+    response.status_code = 404
+    err = from_exception("http", requests.HTTPError("404", response=response), "GET u", env=NO_ENV)
+    assert isinstance(err, NotFound)
+
+
+def test_ssl_certificate_failure_anywhere_in_the_chain_is_fatal() -> None:
+    import requests
+
+    cert = ssl.SSLCertVerificationError(1, "certificate verify failed: self signed")
+    try:
+        try:
+            raise cert
+        except ssl.SSLCertVerificationError as e:
+            # requests.SSLError is a ConnectionError, which would otherwise be transient.
+            raise requests.exceptions.SSLError("HTTPSConnectionPool: SSL error") from e
+    except requests.exceptions.SSLError as outer:
+        err = from_exception("s3", outer, "reading key 'k'", env={"TRANSIENT_ERROR_PATTERN": "."})
+    assert err.transient is False
+    assert "caSecret" in err.message
+
+
+def test_cert_failure_detected_from_message_only() -> None:
+    exc = OSError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    err = from_exception("s3", exc, "reading", env=NO_ENV)
+    assert err.transient is False
+    assert "TLS certificate verification failed" in err.message
+
+
+def test_implicit_context_is_walked() -> None:
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            raise RuntimeError("upload failed")  # noqa: B904 - testing __context__
+    except RuntimeError as outer:
+        err = from_exception("s3", outer, "writing key 'k'", env=NO_ENV)
+    assert err.transient is True
+
+
+def test_plain_exception_is_internal_and_fatal() -> None:
+    err = from_exception("raw", ValueError("bad"), "loading", env=NO_ENV)
+    assert (type(err), err.transient) == (Internal, False)
+    assert err.message == "raw: failed loading: see the cause below (cause: bad)"
+
+
+def test_artifact_error_is_returned_unchanged() -> None:
+    original = NotFound("already ours")
+    assert from_exception("s3", original, "x") is original
+
+
+def test_duck_typed_sdk_error() -> None:
+    class OssServiceError(Exception):
+        status = 503
+        code = "ServiceBusy"
+
+    err = from_exception("oss", OssServiceError("busy"), "reading key 'k'", env=NO_ENV)
+    assert (err.code, err.transient) == (Code.INTERNAL, True)
+
+    class IntCode(Exception):
+        code = 404
+
+    assert isinstance(from_exception("gcs", IntCode("gone"), "reading", env=NO_ENV), NotFound)
+
+
+def test_missing_sdk_is_tolerated() -> None:
+    assert errors._optional_type("no_such_sdk_module_xyz", "ClientError") is None
+    assert errors._optional_type("builtins", "NoSuchName") is None
+    assert errors._as_int("abc") is None
+
+
+def test_cyclic_context_does_not_loop() -> None:
+    a = RuntimeError("a")
+    b = RuntimeError("b")
+    a.__context__ = b
+    b.__context__ = a
+    assert isinstance(from_exception("s3", a, "x", env=NO_ENV), Internal)
+
+
+def test_ssl_eof_is_transient_but_other_ssl_errors_are_not() -> None:
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    assert from_exception("s3", eof, "reading", env=NO_ENV).transient is True
+    other = ssl.SSLError(1, "wrong version number")
+    assert from_exception("s3", other, "reading", env=NO_ENV).transient is False
