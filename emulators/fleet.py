@@ -117,18 +117,34 @@ class Fleet:
             raise
         pool.shutdown(wait=True)
 
-    def _start_one(self, key: str, kind: str, tls: bool) -> Started:
+    def start_one(
+        self, key: str, kind: str, tls: bool, env: dict[str, str] | None = None
+    ) -> Endpoint:
+        """Start one more server, e.g. with extra settings; raises if it cannot start."""
+        self.started[key] = self._start_one(key, kind, tls, env)
+        return self.started[key].endpoint
+
+    def _start_one(
+        self, key: str, kind: str, tls: bool, env: dict[str, str] | None = None
+    ) -> Started:
         server = SERVERS[kind]
         instance = Instance(
             name=key,
             workdir=self.root / key,
             tls=self.tls if tls else None,
             credentials=server.credentials(),
+            env=dict(env or {}),
         )
         instance.workdir.mkdir(parents=True, exist_ok=True)
+
+        def command(port: int) -> launcher.Command:
+            built = server.command(instance, port)
+            built.env.update(instance.env)
+            return built
+
         running = launcher.start(
             key,
-            lambda port: server.command(instance, port),
+            command,
             lambda port: server.probe(instance, port),
             log_dir=self.root / "logs",
             timeout=server.start_timeout,

@@ -27,6 +27,7 @@ import pytest
 from emulators import tools
 from emulators.endpoint import Endpoint, load_endpoints
 from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers, split_key
+from emulators.launcher import ServerStartError
 from emulators.processes import reap_orphans
 from emulators.sessions import new_session_dir
 
@@ -199,6 +200,34 @@ def pytest_configure_node(node) -> None:  # xdist: hand the controller's servers
 
 
 _POOL = pytest.StashKey[ServerPool]()
+
+
+@pytest.fixture(scope="session")
+def artconf_private_server(request: pytest.FixtureRequest):
+    """`artconf_private_server("minio", tls=False, env={...})`: a server of this process's own.
+
+    For cases that need a server configured differently from the shared ones (a region, a
+    disk-backed store). Started on first call per (kind, tls, env), stopped at session end.
+    """
+    fleet: Fleet | None = None
+    started: dict[tuple, Endpoint] = {}
+
+    def start(kind: str, *, tls: bool = False, env: dict[str, str] | None = None) -> Endpoint:
+        nonlocal fleet
+        ident = (kind, tls, tuple(sorted((env or {}).items())))
+        if ident not in started:
+            if fleet is None:
+                fleet = Fleet(new_session_dir("private"))
+            key = f"{kind}-private{len(started)}" + ("-tls" if tls else "")
+            try:
+                started[ident] = fleet.start_one(key, kind, tls, env)
+            except (ServerStartError, tools.ToolError) as exc:
+                pytest.fail(f"private server {key} failed to start: {exc}", pytrace=False)
+        return started[ident]
+
+    yield start
+    if fleet is not None:
+        fleet.stop()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ class Instance:
     workdir: Path
     tls: TlsMaterial | None
     credentials: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # extra settings, e.g. MINIO_SITE_REGION
 
     @property
     def scheme(self) -> str:
