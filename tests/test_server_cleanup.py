@@ -183,3 +183,57 @@ def test_bad_names_are_one_line(tmp_path, argv, needle):
     assert result.returncode in (1, 2)
     assert needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_server_killed_from_outside_shows_dead_with_exit_code(tmp_path):
+    env = kit_env(tmp_path / "state")
+    up = subprocess.run(
+        artconf("emulators", "up", "--only", "fake-gcs", "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert up.returncode == 0, up.stderr
+    try:
+        server = psutil.Process(json.loads(up.stdout)["fake-gcs"]["pid"])
+        server.send_signal(signal.SIGKILL)
+        wait_for(lambda: not alive([server]), 10, "the server to die")
+
+        def status():
+            return subprocess.run(
+                artconf("emulators", "status"), env=env, capture_output=True, text=True
+            )
+
+        # the wrapper writes the exit code a moment after the server dies
+        result = wait_for(
+            lambda: (r := status()).returncode == 1 and "137" in r.stdout and r,
+            10,
+            "status to show the exit code",
+        )
+        assert "dead (exit code 137)" in result.stdout
+    finally:
+        subprocess.run(artconf("emulators", "down"), env=env, capture_output=True, timeout=60)
+
+
+def test_doctor_reports_each_server(tmp_path):
+    ok = subprocess.run(
+        artconf("doctor", "--only", "fake-gcs,moto"),
+        env=kit_env(tmp_path / "state"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "fake-gcs   ok: v1.54.0" in ok.stdout and "moto       ok:" in ok.stdout
+    missing = subprocess.run(
+        artconf("doctor", "--only", "minio"),
+        env=kit_env(tmp_path / "state", ARTCONF_TOOLS_DIR=str(tmp_path / "none")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 1
+    assert "minio      not installed: minio is not installed: run `artconf tools install" in (
+        missing.stdout
+    )
