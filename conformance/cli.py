@@ -7,158 +7,13 @@ Progress goes to stderr, results to stdout (so `--json` output can be piped).
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 
+from conformance.commands import artifact, bench, servers
+from conformance.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from emulators import detached, tools
-from emulators.fleet import SERVERS, Fleet, UsageError, instance_keys, parse_servers
-from emulators.sessions import new_session_dir
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _split(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-# --- tools -------------------------------------------------------------------------------
-
-
-def cmd_tools_install(args: argparse.Namespace) -> int:
-    tools.install(_split(args.only), progress=_progress)
-    return EXIT_OK
-
-
-# --- emulators ---------------------------------------------------------------------------
-
-
-def _exports(endpoints: dict) -> str:
-    lines = []
-    for key, endpoint in endpoints.items():
-        prefix = "ARTCONF_" + key.upper().replace("-", "_")
-        values = {"URL": endpoint.url, "CA_BUNDLE": endpoint.ca_bundle or ""}
-        values.update({k.upper(): v for k, v in endpoint.credentials.items()})
-        lines += [f"export {prefix}_{name}={shlex.quote(str(v))}" for name, v in values.items()]
-    return "\n".join(lines)
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    keys = instance_keys(parse_servers(args.only), args.tls)
-    endpoints = detached.up(keys, _progress)
-    if args.json:
-        print(
-            json.dumps(
-                {k: _without_name(e.to_dict(redact=False)) for k, e in endpoints.items()}, indent=2
-            )
-        )
-    else:
-        print(_exports(endpoints))
-    _progress(f"{len(endpoints)} server(s) running; stop them with `artconf emulators down`")
-    return EXIT_OK
-
-
-def _without_name(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "name"}
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    statuses, reaped = detached.status()
-    for record in reaped:
-        _progress(f"reaped {record.name} (pid {record.pid}): its owner had died")
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    s.key: {
-                        **_without_name(s.endpoint.to_dict()),
-                        "alive": s.alive,
-                        "exit_code": s.exit_code,
-                    }
-                    for s in statuses
-                },
-                indent=2,
-            )
-        )
-        return EXIT_OK
-    if not statuses:
-        print("no servers started by `artconf emulators up`")
-        return EXIT_OK
-    for s in statuses:
-        state = (
-            "running"
-            if s.alive
-            else f"dead (exit code {s.exit_code if s.exit_code is not None else 'unknown'})"
-        )
-        print(
-            f"{s.key:<14} {state:<26} {s.endpoint.url:<28} "
-            f"pid {s.endpoint.pid}  log {s.endpoint.log}"
-        )
-    return EXIT_OK if all(s.alive for s in statuses) else EXIT_FAILED
-
-
-def cmd_down(args: argparse.Namespace) -> int:
-    stopped = detached.down()
-    print(f"stopped {', '.join(stopped)}" if stopped else "nothing to stop")
-    return EXIT_OK
-
-
-def cmd_probe(args: argparse.Namespace) -> int:
-    """Start every server in the chosen modes at once, print one row each, stop them all."""
-    keys = instance_keys(parse_servers(args.only), args.tls)
-    with Fleet(new_session_dir("probe")) as fleet:
-        fleet.start(keys, _progress)
-        header = f"{'server':<14} {'endpoint':<28} {'version':<38} {'start s':>8} {'RSS MiB':>8}"
-        print(header)
-        print("-" * len(header))
-        for key, _, _ in keys:
-            if key in fleet.started:
-                s = fleet.started[key]
-                print(
-                    f"{key:<14} {s.endpoint.url:<28} {s.endpoint.version:<38} "
-                    f"{s.running.start_seconds:>8.2f} {s.running.rss_bytes() / 2**20:>8.0f}"
-                )
-            else:
-                print(f"{key:<14} FAILED: {fleet.errors.get(key, 'not started').splitlines()[0]}")
-    return EXIT_OK if not fleet.errors else EXIT_FAILED
-
-
-# --- doctor ------------------------------------------------------------------------------
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    """Per server: installed? can it start here? if not, why."""
-    healthy = True
-    kinds = parse_servers(args.only)
-    with Fleet(new_session_dir("doctor")) as fleet:
-        installed = []
-        for kind in kinds:
-            try:
-                tools.binary(SERVERS[kind].tool)
-                installed.append(kind)
-            except tools.ToolError as exc:
-                healthy = False
-                print(f"{kind:<10} not installed: {exc}")
-        fleet.start(instance_keys(installed, "off"), lambda _: None)
-        for kind in installed:
-            if kind in fleet.started:
-                s = fleet.started[kind]
-                print(
-                    f"{kind:<10} ok: {s.endpoint.version}, "
-                    f"started in {s.running.start_seconds:.2f} s"
-                )
-            else:
-                healthy = False
-                print(f"{kind:<10} cannot start: {fleet.errors[kind].splitlines()[0]}")
-    return EXIT_OK if healthy else EXIT_FAILED
-
-
-# --- parser ------------------------------------------------------------------------------
+from emulators.fleet import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,53 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Conformance kit for Argo Workflows artifact drivers.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    servers_help = f"comma-separated servers (default: all of {', '.join(SERVERS)})"
-
-    tools_p = sub.add_parser("tools", help="install the pinned storage servers into the tool cache")
-    tools_sub = tools_p.add_subparsers(dest="tools_command", required=True, metavar="ACTION")
-    install = tools_sub.add_parser("install", help="install (idempotent, under a file lock)")
-    install.add_argument(
-        "--only", help=f"comma-separated tools (default: all of {', '.join(tools.ALL_TOOLS)})"
-    )
-    install.set_defaults(func=cmd_tools_install)
-
-    emu = sub.add_parser("emulators", help="start, inspect and stop the storage servers")
-    emu_sub = emu.add_subparsers(dest="emulators_command", required=True, metavar="ACTION")
-    tls_kw = dict(
-        nargs="?",
-        const="on",
-        default="off",
-        choices=("off", "on", "both"),
-        help="--tls: TLS only; --tls both: plain and TLS (TLS keys end in -tls)",
-    )
-    up = emu_sub.add_parser(
-        "up",
-        help="start servers detached and print their endpoints",
-        description="Start servers detached; print shell exports, or JSON.",
-    )
-    up.add_argument("--only", help=servers_help)
-    up.add_argument("--tls", **tls_kw)
-    up.add_argument("--json", action="store_true", help="print one JSON object keyed by server")
-    up.set_defaults(func=cmd_up)
-    status = emu_sub.add_parser("status", help="show what `up` started (credentials redacted)")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
-    down = emu_sub.add_parser("down", help="stop exactly what `up` started")
-    down.set_defaults(func=cmd_down)
-    probe = emu_sub.add_parser("probe", help="start, measure (start time, RSS) and stop servers")
-    probe.add_argument("--only", help=servers_help)
-    probe.add_argument("--tls", **{**tls_kw, "default": "both"})
-    probe.set_defaults(func=cmd_probe)
-
-    doctor = sub.add_parser("doctor", help="per server: installed? can it start here? if not, why")
-    doctor.add_argument("--only", help=servers_help)
-    doctor.set_defaults(func=cmd_doctor)
+    servers.register(sub)
+    artifact.register(sub)
+    bench.register(sub)
     return parser
 
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     tools.ToolError,
-    UsageError,
     detached.AlreadyRunning,
     detached.StartFailed,
 )

@@ -32,13 +32,14 @@ class Azurite(Server):
             "127.0.0.1",
             "--blobPort",
             str(port),
-            "--inMemoryPersistence",
             "--loose",
             "--skipApiVersionCheck",
             "--disableTelemetry",
-            "--extentMemoryLimit",
-            "512",
         ]
+        if instance.on_disk:  # benchmarks: blobs on disk, so memory measures only the client
+            argv += ["--location", str(instance.workdir)]
+        else:
+            argv += ["--inMemoryPersistence", "--extentMemoryLimit", "512"]
         if instance.tls:
             argv += ["--cert", str(instance.tls.server_cert), "--key", str(instance.tls.server_key)]
         creds = instance.credentials

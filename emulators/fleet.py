@@ -118,14 +118,26 @@ class Fleet:
         pool.shutdown(wait=True)
 
     def start_one(
-        self, key: str, kind: str, tls: bool, env: dict[str, str] | None = None
+        self,
+        key: str,
+        kind: str,
+        tls: bool,
+        env: dict[str, str] | None = None,
+        *,
+        on_disk: bool = False,
     ) -> Endpoint:
         """Start one more server, e.g. with extra settings; raises if it cannot start."""
-        self.started[key] = self._start_one(key, kind, tls, env)
+        self.started[key] = self._start_one(key, kind, tls, env, on_disk=on_disk)
         return self.started[key].endpoint
 
     def _start_one(
-        self, key: str, kind: str, tls: bool, env: dict[str, str] | None = None
+        self,
+        key: str,
+        kind: str,
+        tls: bool,
+        env: dict[str, str] | None = None,
+        *,
+        on_disk: bool = False,
     ) -> Started:
         server = SERVERS[kind]
         instance = Instance(
@@ -134,6 +146,7 @@ class Fleet:
             tls=self.tls if tls else None,
             credentials=server.credentials(),
             env=dict(env or {}),
+            on_disk=on_disk,
         )
         instance.workdir.mkdir(parents=True, exist_ok=True)
 

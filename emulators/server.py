@@ -27,6 +27,7 @@ class Instance:
     tls: TlsMaterial | None
     credentials: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # extra settings, e.g. MINIO_SITE_REGION
+    on_disk: bool = False  # keep data on disk where the server defaults to memory (benchmarks)
 
     @property
     def scheme(self) -> str:

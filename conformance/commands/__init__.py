@@ -1,0 +1,1 @@
+"""One module per `artconf` command family; each exposes `register(subparsers)`."""
