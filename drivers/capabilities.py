@@ -45,6 +45,7 @@ class Capability(enum.StrEnum):
     AUTH_SESSION_TOKEN = "auth_session_token"
     AUTH_ASSUME_ROLE = "auth_assume_role"
     AUTH_SDK_CHAIN = "auth_sdk_chain"
+    AUTH_WEB_IDENTITY = "auth_web_identity"
     AUTH_SAS = "auth_sas"
     AUTH_SERVICE_ACCOUNT_KEY = "auth_service_account_key"
     AUTH_REJECTS_BAD_CREDENTIALS = "auth_rejects_bad_credentials"

@@ -35,7 +35,14 @@ _WORKER_KEY = "artconf_servers"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the server options once (the conformance plugin calls this too)."""
     group = parser.getgroup("artconf-servers", "artifact-conformance storage servers")
+    if any("--artconf-servers" in option.names() for option in group.options):
+        return
     group.addoption(
         "--artconf-servers",
         default=None,
@@ -234,3 +241,8 @@ def artconf_private_server(request: pytest.FixtureRequest):
 def artconf_server(request: pytest.FixtureRequest) -> Callable[[str], Endpoint]:
     """`artconf_server("minio-tls")` -> the running server's Endpoint (ERROR or SKIP otherwise)."""
     return request.config.stash[_POOL].get
+
+
+def server_pool(config: pytest.Config) -> ServerPool | None:
+    """The run's servers (endpoints and start errors), for other plugins."""
+    return config.stash.get(_POOL, None)

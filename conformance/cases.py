@@ -1,0 +1,41 @@
+"""What a suite case declares, as markers:
+
+    @verifies("open_stream")              the one capability this case checks (its matrix cell)
+    @requires("save")                     prerequisites: the case cannot run without them
+    @deviation("s3-directory-...")        the case checks a contract where Argo deliberately
+                                          differs; a target that declares this deviation gets a
+                                          strict xfail citing Argo's reference
+
+A missing driver or backend capability makes the case SKIP with who lacks what.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.capabilities import parse_capability
+
+VERIFIES = "artconf_verifies"
+REQUIRES = "artconf_requires"
+DEVIATION = "artconf_deviation"
+
+MARKERS = (
+    f"{VERIFIES}(capability): the one capability an artconf case verifies",
+    f"{REQUIRES}(*capabilities): capabilities an artconf case needs to run",
+    f"{DEVIATION}(id): the deviation (drivers/deviations.yaml) an artconf case checks",
+)
+
+
+def verifies(capability: str) -> pytest.MarkDecorator:
+    parse_capability(capability, where="@verifies")
+    return getattr(pytest.mark, VERIFIES)(capability)
+
+
+def requires(*capabilities: str) -> pytest.MarkDecorator:
+    for capability in capabilities:
+        parse_capability(capability, where="@requires")
+    return getattr(pytest.mark, REQUIRES)(*capabilities)
+
+
+def deviation(deviation_id: str) -> pytest.MarkDecorator:
+    return getattr(pytest.mark, DEVIATION)(deviation_id)

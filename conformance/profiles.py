@@ -1,0 +1,106 @@
+"""Backend profiles: per server, what a pass there can prove and which capabilities it cannot.
+
+A profile is a YAML file in `emulators/profiles/` (shipped as package data), one per server,
+with gaps for every mode and per mode. Every gap carries a reason; unknown capability names and
+gaps without a reason are errors when the profile is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from conformance.capabilities import Capability, parse_capability
+
+MODES = ("plain", "tls")
+
+
+class ProfileError(ValueError):
+    """A profile file that does not follow the format; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Gap:
+    capability: Capability
+    reason: str
+    reference: str = ""
+
+
+@dataclass
+class Profile:
+    server: str
+    driver: str
+    kind: str
+    description: str
+    fidelity: list[str]
+    gaps: dict[str, dict[Capability, Gap]]  # mode -> capability -> gap
+    known_bugs: dict[str, Gap] = field(default_factory=dict)  # case name -> strict xfail
+    path: str = ""
+
+    def gap(self, capability: Capability, mode: str) -> Gap | None:
+        return self.gaps[mode].get(capability)
+
+
+def _gaps(data: object, where: str) -> dict[Capability, Gap]:
+    if data in (None, {}):
+        return {}
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: expected a mapping of capability -> {{reason, reference}}")
+    gaps = {}
+    for name, body in data.items():
+        capability = parse_capability(str(name), where=where)
+        if not isinstance(body, dict) or not str(body.get("reason") or "").strip():
+            raise ProfileError(f"{where}.{name}: every gap needs a non-empty `reason`")
+        gaps[capability] = Gap(capability, body["reason"], body.get("reference") or "")
+    return gaps
+
+
+def parse_profile(data: dict, source: str) -> Profile:
+    required = ("server", "driver", "kind", "description")
+    missing = [k for k in required if not data.get(k)]
+    if missing:
+        raise ProfileError(f"{source}: missing field(s) {', '.join(missing)}")
+    common = _gaps(data.get("gaps"), f"{source}: gaps")
+    modes = data.get("modes") or {}
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ProfileError(f"{source}: unknown mode(s) {unknown}; modes are {', '.join(MODES)}")
+    per_mode = {
+        mode: {**common, **_gaps((modes.get(mode) or {}).get("gaps"), f"{source}: modes.{mode}")}
+        for mode in MODES
+    }
+    bugs = {}
+    for case, body in (data.get("known_bugs") or {}).items():
+        if not isinstance(body, dict) or not body.get("reason") or not body.get("reference"):
+            raise ProfileError(f"{source}: known_bugs.{case}: needs `reason` and `reference`")
+        bugs[case] = Gap(Capability.LOAD, body["reason"], body["reference"])
+    return Profile(
+        server=data["server"],
+        driver=data["driver"],
+        kind=data["kind"],
+        description=data["description"],
+        fidelity=list(data.get("fidelity") or []),
+        gaps=per_mode,
+        known_bugs=bugs,
+        path=source,
+    )
+
+
+def profile_dir() -> Path:
+    return Path(str(resources.files("emulators").joinpath("profiles")))
+
+
+def load_profiles(directory: Path | None = None) -> dict[str, Profile]:
+    directory = directory or profile_dir()
+    profiles = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+        profile = parse_profile(data, str(path))
+        profiles[profile.server] = profile
+    return profiles

@@ -1,0 +1,103 @@
+"""Result records: one JSON line per case, the same shape for every target and backend.
+
+Records are written by the controlling process only (xdist workers send reports there), into
+`reports/<run-id>/records.jsonl`. Shards of one run merge by concatenation.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+OUTCOMES = ("pass", "fail", "skip", "xfail", "xpass", "infra-error")
+
+
+@dataclass
+class Record:
+    run_id: str
+    kit_sha: str
+    target: str
+    driver: str
+    backend: str
+    mode: str
+    capability: str
+    case: str
+    case_id: str
+    outcome: str
+    skip_by: str = ""  # "driver" or "backend" for a declared gap
+    missing: str = ""  # the capability that is missing, for a skip
+    duration: float = 0.0
+    reason: str = ""
+    reference: str = ""
+    log: str = ""  # relative path of the server log copied into the run directory
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def read_records(path: Path) -> list[Record]:
+    records = []
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(Record(**json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: not a record: {exc}") from None
+    return records
+
+
+def write_records(path: Path, records: Iterable[Record]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as handle:
+        for record in records:
+            handle.write(record.to_json() + "\n")
+    tmp.replace(path)  # never a half-written records file
+
+
+def kit_sha() -> str:
+    """The kit's git commit (with `-dirty` when the tree has changes), or `unknown`."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root, capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return sha + ("-dirty" if dirty else "")
+
+
+def merge_records(paths: Iterable[Path]) -> Iterator[Record]:
+    """Records of several shards of one run; refuses mixed run ids and duplicate case ids."""
+    run_ids: set[str] = set()
+    seen: dict[str, Path] = {}
+    for path in paths:
+        for record in read_records(path):
+            run_ids.add(record.run_id)
+            if len(run_ids) > 1:
+                raise ValueError(f"mixed run ids {sorted(run_ids)}: merge shards of one run only")
+            if record.case_id in seen:
+                raise ValueError(
+                    f"duplicate case {record.case_id!r} in {path} and {seen[record.case_id]}"
+                )
+            seen[record.case_id] = path
+            yield record
+
+
+def summary(records: Iterable[Record]) -> dict[str, Any]:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for record in records:
+        counts[record.outcome] = counts.get(record.outcome, 0) + 1
+    return counts

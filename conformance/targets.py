@@ -1,0 +1,163 @@
+"""The driver under test: a target string turned into driver factories and declarations.
+
+    reference                       the kit's reference drivers
+    python:package.module:factory   `factory(artifact, secrets, context)` returns an object with
+                                    the seven driver methods, and optionally `capabilities` and
+                                    `close()`. The factory may carry `capabilities` (names, or a
+                                    mapping location type -> names) and `deviations` (ids from
+                                    drivers/deviations.yaml it implements the Argo way). A
+                                    factory that declares nothing is assumed to support Argo's
+                                    own set for each location type (spec 1.3).
+
+Whatever a third-party driver raises that is not an `ArtifactError` counts as INTERNAL: the
+guard below turns it into one, so the case fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.capabilities import ARGO_CAPABILITIES, Capability, parse_capabilities
+from drivers.context import DriverContext
+from drivers.deviations import deviations as registry
+from drivers.errors import ArtifactError, Internal
+from drivers.model import Artifact
+from drivers.secrets import SecretSource
+
+DRIVER_METHODS = (
+    "load",
+    "open_stream",
+    "save",
+    "save_stream",
+    "delete",
+    "list_objects",
+    "is_directory",
+)
+
+
+class TargetError(ValueError):
+    """A target string or factory that cannot be used; the message says what to write."""
+
+
+@dataclass
+class Target:
+    name: str
+    factory: Callable[[Artifact, SecretSource, DriverContext], Any]
+    declared: Mapping[str, frozenset[Capability]] | frozenset[Capability] | None = None
+    deviations: frozenset[str] = field(default_factory=frozenset)
+
+    def capabilities(self, driver: str) -> frozenset[Capability]:
+        if self.declared is None:
+            return ARGO_CAPABILITIES.get(driver, frozenset())
+        if isinstance(self.declared, frozenset):
+            return self.declared
+        return self.declared.get(driver, frozenset())
+
+    def new_driver(
+        self, artifact: Artifact, secrets: SecretSource, context: DriverContext
+    ) -> GuardedDriver:
+        try:
+            driver = self.factory(artifact, secrets, context)
+        except ArtifactError:
+            raise
+        except Exception as exc:
+            raise Internal(f"{self.name}: the driver factory raised {_describe(exc)}") from exc
+        missing = [m for m in DRIVER_METHODS if not callable(getattr(driver, m, None))]
+        if missing:
+            raise Internal(f"{self.name}: the driver has no method(s) {', '.join(missing)}")
+        return GuardedDriver(driver, self.name)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class GuardedDriver:
+    """Forwards the seven methods; any exception that is not an ArtifactError becomes INTERNAL."""
+
+    def __init__(self, inner: Any, target: str):
+        self.inner = inner
+        self.target = target
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in DRIVER_METHODS:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except ArtifactError:
+                raise
+            except Exception as exc:
+                raise Internal(
+                    f"{self.target}: {name} raised {_describe(exc)} (not an ArtifactError)"
+                ) from exc
+
+        return call
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+
+
+def _reference() -> Target:
+    from drivers import new_driver
+    from drivers.factory import FACTORY_ORDER
+
+    declared = {}
+    for location_type, spec in FACTORY_ORDER.items():
+        if spec:
+            module, cls = spec.split(":")
+            try:
+                driver_class = getattr(importlib.import_module(module), cls)
+            except (ImportError, AttributeError):
+                continue  # a driver not written yet declares nothing
+            declared[location_type] = frozenset(driver_class.capabilities)
+    deviation_ids: frozenset[str] = frozenset()  # the reference implements the intended contract
+    return Target("reference", new_driver, declared, deviation_ids)
+
+
+def _declared(value: Any, where: str) -> Mapping[str, frozenset[Capability]] | frozenset | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): parse_capabilities(v, where=f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return parse_capabilities(value, where=where)
+    raise TargetError(f"{where}: expected capability names or a mapping of type -> names")
+
+
+def parse_target(text: str) -> Target:
+    if text == "reference":
+        return _reference()
+    if text.startswith("python:"):
+        spec = text.removeprefix("python:")
+        module_name, sep, attr = spec.partition(":")
+        if not sep or not module_name or not attr:
+            raise TargetError(f"target {text!r}: write python:package.module:callable")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise TargetError(f"target {text!r}: cannot import {module_name}: {exc}") from None
+        factory = getattr(module, attr, None)
+        if not callable(factory):
+            raise TargetError(f"target {text!r}: {module_name} has no callable {attr!r}")
+        declared = _declared(getattr(factory, "capabilities", None), f"{spec}.capabilities")
+        deviation_ids = frozenset(getattr(factory, "deviations", ()) or ())
+        unknown = sorted(deviation_ids - {d.id for d in registry()})
+        if unknown:
+            raise TargetError(
+                f"target {text!r}: unknown deviation id(s) {unknown}; see drivers/deviations.yaml"
+            )
+        return Target(text, factory, declared, deviation_ids)
+    if text.startswith("plugin:"):
+        raise TargetError(
+            f"target {text!r}: gRPC plugin targets are not supported yet "
+            "(use `reference` or `python:package.module:callable`)"
+        )
+    raise TargetError(f"target {text!r}: expected `reference` or `python:package.module:callable`")
