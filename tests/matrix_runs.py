@@ -1,0 +1,69 @@
+"""Run the conformance matrix from a kit test, against the session's already-running servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.matrix import cells
+from conformance.records import Record, read_records
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def endpoints_file(artconf_server, keys: list[str], path: Path) -> Path:
+    """Write the `emulators up --json` form of the session's servers named by `keys`."""
+    data = {}
+    for key in keys:
+        endpoint = artconf_server(key).to_dict(redact=False)
+        endpoint.pop("name")
+        data[key] = endpoint
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run_matrix(
+    artconf_server,
+    tmp_path: Path,
+    *,
+    target: str = "reference",
+    backends: tuple[str, ...] = ("minio",),
+    tls: str = "both",
+    k: str | None = None,
+    workers: str = "2",
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.CompletedProcess, list[Record]]:
+    """`artconf run` in a subprocess; returns the process and its records."""
+    modes = {"off": [""], "on": ["-tls"], "both": ["", "-tls"]}[tls]
+    keys = [b + m for b in backends for m in modes]
+    endpoints = endpoints_file(artconf_server, keys, tmp_path / "endpoints.json")
+    argv = [
+        sys.executable, "-m", "conformance.cli", "run",
+        "--target", target,
+        "--backends", ",".join(backends),
+        "--tls", tls,
+        "--endpoints", str(endpoints),
+        "--reports", str(tmp_path / "reports"),
+        "-n", workers,
+    ]  # fmt: skip
+    if k:
+        argv += ["-k", k]
+    run_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    result = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=900)
+    records_path = tmp_path / "reports" / "latest" / "records.jsonl"
+    records = read_records(records_path) if records_path.exists() else []
+    return result, records
+
+
+def failing_cells(records: list[Record]) -> set[tuple[str, str, str]]:
+    """(driver, capability, column) of every cell that is failed, xpass or infra-error."""
+    table = cells(records)
+    bad = table[table["state"].isin(["failed", "xpass", "infra-error"])]
+    return set(zip(bad["driver"], bad["capability"], bad["column"], strict=True))
+
+
+def failing_cases(records: list[Record]) -> set[str]:
+    return {r.case for r in records if r.outcome in ("fail", "xpass", "infra-error")}
