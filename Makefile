@@ -19,8 +19,10 @@ test:
 	@$(PHASE) lint $(MAKE) --no-print-directory lint
 	@$(PHASE) tests $(MAKE) --no-print-directory pytest
 
+# The main job: measure the servers, then run the full matrix for the reference drivers.
 report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
+	$(BIN)/artconf run --target reference
 
 bootstrap: python-deps tools
 

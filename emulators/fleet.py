@@ -20,7 +20,7 @@ from emulators.fake_gcs import FakeGcs
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
-from emulators.server import Instance, Server
+from emulators.server import Instance, Server, fixed_secrets
 from emulators.tls import TlsMaterial, make_tls_material
 from emulators.tools import ToolError
 
@@ -144,7 +144,7 @@ class Fleet:
             name=key,
             workdir=self.root / key,
             tls=self.tls if tls else None,
-            credentials=server.credentials(),
+            credentials={**server.credentials(), **fixed_secrets(kind)},
             env=dict(env or {}),
             on_disk=on_disk,
         )
