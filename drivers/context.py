@@ -21,6 +21,7 @@ SETTINGS_PREFIXES = (
     "EXECUTOR_RETRY_",
     "RETRY_BACKOFF_",
     "ARTIFACT_S3_UPLOAD_",
+    "ARTIFACT_AZURE_",
     "TRANSIENT_ERROR_PATTERN",
 )
 
@@ -45,7 +46,8 @@ class DriverContext:
     ca_bundle: PEM file every SDK trusts (default: the OS bundle). S3's own `caSecret` replaces
         it, as in Argo.
     gcs_endpoint: base URL of the GCS JSON API (default: Google's); Argo has no field for it.
-    settings: `EXECUTOR_RETRY_*`, `ARTIFACT_S3_UPLOAD_*`, `TRANSIENT_ERROR_PATTERN` values.
+    settings: `EXECUTOR_RETRY_*`, `ARTIFACT_S3_UPLOAD_*`, `ARTIFACT_AZURE_*`,
+        `TRANSIENT_ERROR_PATTERN` values.
     temp_dir: where a driver may write private files (a `caSecret` PEM, 0600, removed on close).
     sleep: the retry clock; tests inject one that records delays instead of sleeping.
     """
