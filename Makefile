@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 PHASE := .ci/phase
 
 # Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
-export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,kube
 export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
 
-.PHONY: test report bootstrap python-deps tools lint pytest lock clean
+.PHONY: test report bootstrap python-deps tools browser lint pytest lock clean
 
 test:
 	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
@@ -20,11 +20,21 @@ test:
 	@$(PHASE) tests $(MAKE) --no-print-directory pytest
 
 # The main job: measure the servers, then run the full matrix for the reference drivers.
+# The report is written also when the run found failures; make exits with the run's status.
 report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
-	$(BIN)/artconf run --target reference
+	@status=0; $(BIN)/artconf run --target reference || status=$$?; \
+	$(BIN)/artconf report reports/latest --out reports/latest/report.html \
+	  || { echo "make report: the report could not be written" >&2; [ $$status -ne 0 ] || status=1; }; \
+	exit $$status
 
-bootstrap: python-deps tools
+bootstrap: python-deps tools browser
+
+# Debian's Chromium for the report's browser test (never a browser downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: chromium is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium'"; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 python-deps: $(STAMP)
 

@@ -93,11 +93,11 @@ class Sampler(threading.Thread):
         self.peak_rss = 0
         self.peak_temp_bytes = 0
         self.temp_files_seen: set[str] = set()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._process = psutil.Process()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
             time.sleep(self.interval)
 
@@ -115,7 +115,7 @@ class Sampler(threading.Thread):
         self.peak_temp_bytes = max(self.peak_temp_bytes, total)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
         self.sample()
 

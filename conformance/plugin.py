@@ -42,6 +42,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--artconf-run-dir", default=None, help="write records and logs here")
     group.addoption("--artconf-run-id", default=None, help="the run id written in every record")
     group.addoption("--artconf-shard", default=None, metavar="I/N", help="run shard I of N")
+    group.addoption(
+        "--artconf-kube",
+        default=None,
+        choices=("local", "real"),
+        help="resolution source `kube`: the local API stand-in (default) or the kubeconfig's "
+        "cluster, in a throwaway namespace (default: $ARTCONF_KUBE)",
+    )
 
 
 def target(config: pytest.Config) -> str | None:

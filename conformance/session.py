@@ -34,6 +34,11 @@ from emulators.endpoint import Endpoint
 from emulators.fleet import UsageError, parse_servers
 from emulators.pytest_plugin import server_pool
 
+#: Resolution sources (spec 3): not storage servers; cases using `artconf_source` run over them.
+RESOLUTION_SOURCES = ("kube", "manifests")
+RESOLUTION_DRIVER = "resolution"
+SOURCE_FIXTURE = "artconf_source"
+MATRIX_FIXTURES = ("artconf_backend", SOURCE_FIXTURE)
 SDKS = ("boto3", "botocore", "google-cloud-storage", "azure-storage-blob")
 PROGRESS_EVERY = 10.0  # seconds between progress lines
 LOG_REDACTIONS = (  # query and header values that carry credentials in server logs
@@ -71,11 +76,11 @@ class ConformanceSession:
         try:
             self.target: Target = parse_target(target_name)
             self.profiles: dict[str, Profile] = load_profiles()
-            servers = parse_servers(config.getoption("artconf_backends"))
+            servers, sources = _split_backends(config.getoption("artconf_backends"))
         except (TargetError, UsageError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
         wanted = config.getoption("artconf_drivers")
-        drivers = sorted(set(DRIVER_OF_SERVER.values()))
+        drivers = sorted(set(DRIVER_OF_SERVER.values()) | {RESOLUTION_DRIVER})
         if wanted:
             chosen = [d.strip() for d in wanted.split(",") if d.strip()]
             unknown = sorted(set(chosen) - set(drivers))
@@ -85,12 +90,14 @@ class ConformanceSession:
                 )
             drivers = chosen
         self.servers = [s for s in servers if DRIVER_OF_SERVER[s] in drivers]
-        if not self.servers:
+        self.sources = [s for s in sources if RESOLUTION_DRIVER in drivers]
+        if not self.servers and not self.sources:
             raise pytest.UsageError("no backend serves the chosen drivers")
         tls = config.getoption("artconf_tls")
         self.modes = {"off": ["plain"], "on": ["tls"], "both": ["plain", "tls"]}[tls]
         if not config.getoption("artconf_servers") and not config.getoption("artconf_endpoints"):
-            config.option.artconf_servers = ",".join(self.servers)
+            local_kube = "kube" in self.sources and _kube_mode(config) == "local"
+            config.option.artconf_servers = ",".join(self.servers + ["kube"] * local_kube)
         self.run_id = config.getoption("artconf_run_id") or time.strftime("%Y%m%dT%H%M%S")
         run_dir = config.getoption("artconf_run_dir")
         self.run_dir = Path(run_dir) if run_dir else None
@@ -127,6 +134,9 @@ class ConformanceSession:
 
     # --- collection --------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if SOURCE_FIXTURE in metafunc.fixturenames:
+            ids = [f"{RESOLUTION_DRIVER}-{s}" for s in self.sources]
+            metafunc.parametrize(SOURCE_FIXTURE, self.sources, ids=ids, indirect=True)
         if "artconf_backend" not in metafunc.fixturenames:
             return
         keys = self.backend_keys()
@@ -139,17 +149,25 @@ class ConformanceSession:
         deselected = []
         kept = []
         for item in items:
-            if "artconf_backend" not in getattr(item, "fixturenames", ()):
+            fixture = _matrix_fixture(item)
+            if fixture is None:
                 kept.append(item)
+                continue
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            if not isinstance(params.get(fixture), str):  # nothing chosen for it in this run
+                deselected.append(item)
                 continue
             capability = self._verified(item)
             for mark in item.iter_markers(cases.REQUIRES):
                 for name in mark.args:
                     self._capability(item, name)
-            key = item.callspec.params["artconf_backend"]
+            key = params[fixture]
             server, mode = (key[:-4], "tls") if key.endswith("-tls") else (key, "plain")
+            if fixture == SOURCE_FIXTURE:
+                server, mode = key, "plain"
+            source = fixture == SOURCE_FIXTURE
             info = {
-                "driver": DRIVER_OF_SERVER[server],
+                "driver": RESOLUTION_DRIVER if source else DRIVER_OF_SERVER[server],
                 "backend": server,
                 "mode": mode,
                 "capability": capability.value,
@@ -188,7 +206,7 @@ class ConformanceSession:
     # --- skips and xfails from declarations --------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if "artconf_backend" not in getattr(item, "fixturenames", ()):
+        if _matrix_fixture(item) is None:
             return
         info = json.loads(dict(item.user_properties)["artconf"])
         driver, server, mode = info["driver"], info["backend"], info["mode"]
@@ -230,7 +248,7 @@ class ConformanceSession:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        if not report.failed or "artconf_backend" not in getattr(item, "fixturenames", ()):
+        if not report.failed or _matrix_fixture(item) is None:
             return
         backend = getattr(item, "funcargs", {}).get("artconf_backend")
         text = str(report.longrepr)
@@ -331,7 +349,7 @@ class ConformanceSession:
             "run_id": self.run_id,
             "target": self.target.name,
             "kit_sha": sha,
-            "backends": self.backend_keys(),
+            "backends": self.backend_keys() + self.sources,
             "shard": "/".join(map(str, self.shard)) if self.shard else "",
             "duration_seconds": round(time.monotonic() - self.started, 1),
             "versions": self.sdk_versions,
@@ -368,6 +386,35 @@ class ConformanceSession:
         terminalreporter.section("artconf matrix")
         for line in matrix.render_text(self.records).splitlines():
             terminalreporter.write_line(line)
+
+
+def _matrix_fixture(item: pytest.Item) -> str | None:
+    """The matrix fixture a case uses (`artconf_backend` or `artconf_source`), if any."""
+    names = getattr(item, "fixturenames", ())
+    return next((f for f in MATRIX_FIXTURES if f in names), None)
+
+
+def _split_backends(value: str | None) -> tuple[list[str], list[str]]:
+    """`--artconf-backends` -> (storage servers, resolution sources); nothing means all."""
+    if not value:
+        servers = [s for s in parse_servers(None) if s in DRIVER_OF_SERVER]
+        return servers, list(RESOLUTION_SOURCES)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    sources = [n for n in names if n in RESOLUTION_SOURCES]
+    storage = [n for n in names if n not in RESOLUTION_SOURCES]
+    servers = parse_servers(storage) if storage else []
+    return [s for s in servers if s in DRIVER_OF_SERVER], sources
+
+
+def _kube_mode(config: pytest.Config) -> str:
+    """`local` (the stand-in API server) or `real` (--artconf-kube=real / ARTCONF_KUBE=real)."""
+    import os
+
+    try:
+        value = config.getoption("artconf_kube")
+    except ValueError:
+        value = None
+    return value or os.environ.get("ARTCONF_KUBE") or "local"
 
 
 def redact_log(text: str, secrets: list[str]) -> str:

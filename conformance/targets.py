@@ -118,6 +118,9 @@ def _reference() -> Target:
             except (ImportError, AttributeError):
                 continue  # a driver not written yet declares nothing
             declared[location_type] = frozenset(driver_class.capabilities)
+    from drivers import resolution
+
+    declared["resolution"] = frozenset(resolution.capabilities)
     deviation_ids: frozenset[str] = frozenset()  # the reference implements the intended contract
     return Target("reference", new_driver, declared, deviation_ids)
 

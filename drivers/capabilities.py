@@ -57,6 +57,17 @@ class Capability(enum.StrEnum):
     ENCRYPTION_SSE_KMS = "encryption_sse_kms"
     ENCRYPTION_SSE_C = "encryption_sse_c"
     MULTIPART_UPLOAD = "multipart_upload"
+    # artifact repository resolution (spec 3), verified by the resolution suite
+    RESOLUTION_EXPLICIT_REF = "resolution_explicit_ref"
+    RESOLUTION_NAMESPACE_DEFAULT = "resolution_namespace_default"
+    RESOLUTION_CONTROLLER_DEFAULT = "resolution_controller_default"
+    RESOLUTION_FALLTHROUGH = "resolution_fallthrough"
+    RESOLUTION_ABORT = "resolution_abort"
+    RESOLUTION_FORBIDDEN = "resolution_forbidden"
+    RESOLUTION_RETRY = "resolution_retry"
+    RESOLUTION_FROZEN_STATUS = "resolution_frozen_status"
+    RESOLUTION_REF_MERGE = "resolution_ref_merge"
+    RESOLUTION_ARCHIVE_LOCATION = "resolution_archive_location"
 
 
 class UnknownCapability(ValueError):

@@ -17,6 +17,7 @@ from emulators import launcher
 from emulators.azurite import Azurite
 from emulators.endpoint import Endpoint
 from emulators.fake_gcs import FakeGcs
+from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
@@ -24,7 +25,7 @@ from emulators.server import Instance, Server, fixed_secrets
 from emulators.tls import TlsMaterial, make_tls_material
 from emulators.tools import ToolError
 
-SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs())}
+SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), KubeApi())}
 TLS_MODES = ("off", "on", "both")
 
 

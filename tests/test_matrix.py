@@ -85,7 +85,7 @@ def test_merge_refuses_mixed_runs_and_duplicates(tmp_path):
 
 def test_every_shipped_profile_loads_and_every_gap_has_a_reason():
     profiles = load_profiles()
-    assert set(profiles) == {"minio", "moto", "azurite", "fake-gcs"}
+    assert set(profiles) == {"minio", "moto", "azurite", "fake-gcs", "kube", "manifests"}
     for profile in profiles.values():
         for gaps in profile.gaps.values():
             assert all(gap.reason.strip() for gap in gaps.values())

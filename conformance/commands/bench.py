@@ -23,6 +23,48 @@ def cmd_bench_stream(args: argparse.Namespace) -> int:
     return EXIT_OK if result["met_targets"] else EXIT_FAILED
 
 
+REPORT_TARGET_SECONDS = 15.0  # issue 7: the report of 10,000 records
+
+
+def cmd_bench_report(args: argparse.Namespace) -> int:
+    """Time `artconf report` on synthetic runs of --records records (three runs: diff, trend)."""
+    import tempfile
+    import time
+
+    from conformance import report
+
+    if args.records < 1:
+        progress("artconf: error: --records must be 1 or more")
+        return EXIT_USAGE
+    with tempfile.TemporaryDirectory(prefix="artconf-bench-report-") as tmp:
+        runs = report.write_synthetic_runs(Path(tmp) / "reports", args.records)
+        report.ensure_kernel()  # installing the kernel spec is not part of the measured time
+        progress(f"artconf: report of {args.records} synthetic records ({len(runs)} runs)")
+        try:
+            built = report.build_report([runs[-1]], out=Path(tmp) / "report.html")
+        except report.ReportError as exc:
+            progress(f"artconf: error: {exc}")
+            return EXIT_FAILED
+    result = {
+        "benchmark": "report",
+        "records": args.records,
+        "runs_in_history": len(runs),
+        "seconds": built["seconds"],
+        "execute_seconds": built["execute_seconds"],
+        "html_bytes": built["html_bytes"],
+        "target_seconds": REPORT_TARGET_SECONDS,
+        "met_targets": built["seconds"] < REPORT_TARGET_SECONDS,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-report.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    progress(f"written to {path}")
+    return EXIT_OK if result["met_targets"] else EXIT_FAILED
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmarks (results recorded in reports/bench/)")
     bench_sub = parser.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
@@ -36,3 +78,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     stream.add_argument("--size", default="1GiB", help="bytes to stream each way (default 1GiB)")
     stream.add_argument("--out", default="reports/bench", help="directory for the JSON result")
     stream.set_defaults(func=cmd_bench_stream)
+    report_bench = bench_sub.add_parser(
+        "report",
+        help="`artconf report` time and HTML size on synthetic records",
+        description=cmd_bench_report.__doc__,
+    )
+    report_bench.add_argument(
+        "--records", type=int, default=10000, help="records per run (default 10000)"
+    )
+    report_bench.add_argument(
+        "--out", default="reports/bench", help="directory for the JSON result"
+    )
+    report_bench.set_defaults(func=cmd_bench_report)

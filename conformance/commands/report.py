@@ -1,0 +1,69 @@
+"""`artconf report`: the matrix report of one or more run directories, as self-contained HTML.
+
+Executes notebooks/matrix_report.ipynb headless on the `artconf-kit` kernel (installed into
+this environment on first use), then writes `<run dir>/report.html` (or --out) and the executed
+notebook beside it (same name, .ipynb). The report compares the run with the newest earlier run
+beside it (or --previous) and shows the trend of the last --trend runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance import report
+
+    run_dirs = args.run_dirs or ["reports/latest"]
+    missing = [d for d in [*run_dirs, args.previous or ""] if d and not report.is_run_dir(Path(d))]
+    if missing:
+        progress(f"artconf: error: {missing[0]}: not a run directory (no records.jsonl)")
+        return EXIT_USAGE
+    if args.trend < 1:
+        progress("artconf: error: --trend must be 1 or more")
+        return EXIT_USAGE
+    try:
+        result = report.build_report(
+            run_dirs, out=args.out, previous=args.previous, trend=args.trend
+        )
+    except report.ReportError as exc:
+        progress(f"artconf: error: {exc}")
+        return EXIT_FAILED
+    print(result["html"])
+    progress(
+        f"artconf: report of {result['records']} records in {result['seconds']:.1f} s: "
+        f"{result['html']} ({result['html_bytes']:,} bytes), notebook {result['notebook']}"
+    )
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "report",
+        help="the matrix report of run directories, as self-contained HTML",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "run_dirs",
+        nargs="*",
+        metavar="RUN_DIR",
+        help="run directories read as one run (default: reports/latest)",
+    )
+    parser.add_argument(
+        "--previous",
+        metavar="RUN_DIR",
+        help="the run to compare with (default: the newest earlier run beside the first RUN_DIR)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE.html",
+        help="the HTML to write (default: <first RUN_DIR>/report.html)",
+    )
+    parser.add_argument(
+        "--trend", type=int, default=10, help="runs in the trend, this one included (default 10)"
+    )
+    parser.set_defaults(func=cmd_report)
