@@ -406,9 +406,12 @@ def _facts(exc: BaseException) -> _Facts:
         status = meta.get("HTTPStatusCode")
         return _Facts(_as_int(status), error.get("Code") or None, message)
     if _isinstance(exc, "azure.core.exceptions", "HttpResponseError"):
+        error_code = getattr(exc, "error_code", None)
+        # azure-storage-blob gives a StorageErrorCode enum: keep its wire value for messages.
+        error_code = getattr(error_code, "value", error_code)
         return _Facts(
             _as_int(getattr(exc, "status_code", None)),
-            getattr(exc, "error_code", None) or None,
+            error_code or None,
             message,
         )
     if _isinstance(exc, "google.api_core.exceptions", "GoogleAPICallError"):
