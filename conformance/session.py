@@ -232,7 +232,7 @@ class ConformanceSession:
                 )
         for mark in item.iter_markers(cases.DEVIATION):
             deviation_id = mark.args[0]
-            if deviation_id in self.target.deviations:
+            if deviation_id in self.target.deviations and _deviation_applies(deviation_id, driver):
                 reference = _deviation_reference(deviation_id)
                 item.user_properties.append(("artconf_reference", reference))
                 item.add_marker(pytest.mark.xfail(
@@ -421,6 +421,12 @@ def redact_log(text: str, secrets: list[str]) -> str:
     for pattern, replacement in LOG_REDACTIONS:
         text = re.sub(pattern, replacement, text)
     return redact(text, secrets)
+
+
+def _deviation_applies(deviation_id: str, driver: str) -> bool:
+    """A deviation named for one location type (`gcs-...`) concerns only that driver's cases."""
+    prefix = deviation_id.split("-", 1)[0]
+    return prefix not in ("s3", "gcs", "azure", "oss") or prefix == driver
 
 
 def _deviation_reference(deviation_id: str) -> str:

@@ -214,8 +214,10 @@ class GCSDriver(Driver):
             raise BadRequest(f"artifact {artifact.name!r} has no gcs location")
         if not gcs.bucket:
             raise BadRequest(f"gcs: artifact {artifact.name!r} has no bucket; set gcs.bucket")
-        key = go_path_clean(gcs.key)
-        if not gcs.key or key in (".", "/"):
+        # Verbatim, as spec 4.7 allows `../` in keys (deviation gcs-key-kept-verbatim); only a
+        # trailing "/" is dropped, since a directory is addressed by its prefix.
+        key = gcs.key.rstrip("/")
+        if not key or key == ".":
             raise BadRequest(
                 f"gcs: artifact {artifact.name!r} has no usable key ({gcs.key!r}); set gcs.key "
                 "to an object name or prefix"

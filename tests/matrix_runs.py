@@ -35,23 +35,29 @@ def run_matrix(
     k: str | None = None,
     workers: str = "2",
     env: dict[str, str] | None = None,
+    shared_servers: bool = False,
 ) -> tuple[subprocess.CompletedProcess, list[Record]]:
-    """`artconf run` in a subprocess; returns the process and its records."""
-    modes = {"off": [""], "on": ["-tls"], "both": ["", "-tls"]}[tls]
-    keys = [b + m for b in backends for m in modes]
-    endpoints = endpoints_file(artconf_server, keys, tmp_path / "endpoints.json")
+    """`artconf run` in a subprocess; returns the process and its records.
+
+    By default the run starts servers of its own, so its load never slows the session's shared
+    servers; `shared_servers=True` reuses those through an endpoints file instead.
+    """
     argv = [
         sys.executable, "-m", "conformance.cli", "run",
         "--target", target,
         "--backends", ",".join(backends),
         "--tls", tls,
-        "--endpoints", str(endpoints),
         "--reports", str(tmp_path / "reports"),
         "-n", workers,
     ]  # fmt: skip
+    if shared_servers:
+        modes = {"off": [""], "on": ["-tls"], "both": ["", "-tls"]}[tls]
+        keys = [b + m for b in backends for m in modes]
+        argv += ["--endpoints", str(endpoints_file(artconf_server, keys, tmp_path / "ep.json"))]
     if k:
         argv += ["-k", k]
     run_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    run_env.pop("ARTCONF_REQUIRE", None)  # `artconf run` requires exactly its backends
     result = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=900)
     records_path = tmp_path / "reports" / "latest" / "records.jsonl"
     records = read_records(records_path) if records_path.exists() else []

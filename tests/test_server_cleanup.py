@@ -105,7 +105,13 @@ def test_up_status_down_with_tls(tmp_path):
     try:
         assert up.returncode == 0, up.stderr
         endpoints = json.loads(up.stdout)
-        assert sorted(endpoints) == ["azurite-tls", "fake-gcs-tls", "minio-tls", "moto-tls"]
+        assert sorted(endpoints) == [
+            "azurite-tls",
+            "fake-gcs-tls",
+            "kube-tls",
+            "minio-tls",
+            "moto-tls",
+        ]
         pids = [endpoints[k]["pid"] for k in endpoints]
         for endpoint in endpoints.values():
             assert endpoint["url"].startswith("https://127.0.0.1:")
@@ -120,7 +126,7 @@ def test_up_status_down_with_tls(tmp_path):
         status = subprocess.run(
             artconf("emulators", "status"), env=env, capture_output=True, text=True, timeout=60
         )
-        assert status.returncode == 0 and status.stdout.count("running") == 4
+        assert status.returncode == 0 and status.stdout.count("running") == 5
         for endpoint in endpoints.values():
             for value in endpoint["credentials"].values():
                 if len(value) > 12:  # secrets, not identifiers like the account name

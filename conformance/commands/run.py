@@ -18,6 +18,7 @@ from pathlib import Path
 from conformance import matrix
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
 from conformance.records import merge_records, read_records, summary, write_records
+from emulators.fleet import SERVERS
 
 SUITES = "conformance.suites"
 
@@ -72,7 +73,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     progress(f"artconf: run {run_id} of target {args.target} -> {run_dir}")
     began = time.monotonic()
-    result = subprocess.run(pytest_command(args, run_dir, run_id), check=False)
+    # The chosen backends are required: one that cannot start is an infra error, never a skip.
+    env = dict(os.environ)
+    env.pop("ARTCONF_REQUIRE", None)
+    servers = [b for b in (args.backends or "").split(",") if b.strip() in SERVERS]
+    if servers and not args.endpoints:
+        env["ARTCONF_REQUIRE"] = ",".join(servers)
+    result = subprocess.run(pytest_command(args, run_dir, run_id), check=False, env=env)
     records_path = run_dir / "records.jsonl"
     if not records_path.exists():
         progress(f"artconf: error: the run wrote no records (pytest exit {result.returncode})")

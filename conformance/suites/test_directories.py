@@ -1,0 +1,162 @@
+"""Directories: a key whose objects live under `key/` (spec 1.1, 1.3, 11 item 8).
+
+A directory artifact is exactly the objects under `key + "/"`: never siblings such as `out-2/`
+or `outx`, and never the "folder" marker objects (`key/`, `key/sub/`) consoles create.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conformance.cases import deviation, requires, verifies
+
+PAGE_PAST = 1001  # one more than the S3, GCS and Azure list page size
+
+# Siblings of "out" that share its prefix but are not inside it.
+SIBLINGS = {"out-2/c.txt": b"sibling dir", "outx": b"sibling file", "out.txt": b"sibling dot"}
+INSIDE = {"out/a.txt": b"a", "out/sub/b.bin": b"\x00b", "out/sub/deeper/c.txt": b"c"}
+MARKERS = ("out/", "out/sub/")
+
+
+def put_many(store, objects: dict[str, bytes]) -> None:
+    """Upload server-side, in parallel (official SDK clients are thread-safe)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda item: store.objects.put(*item), objects.items()))
+
+
+@pytest.fixture
+def many(store):
+    """Lays out many objects; on fake-gcs removes them after the case, because the bucket
+    clean-up (google-cloud-storage `Bucket.delete(force=True)`) refuses more than 256."""
+    names: list[str] = []
+
+    def lay_out(objects: dict[str, bytes]) -> None:
+        names.extend(objects)
+        put_many(store, objects)
+
+    yield lay_out
+    if store.backend.server == "fake-gcs":
+        from google.api_core.exceptions import NotFound
+
+        def remove(name: str) -> None:
+            with contextlib.suppress(NotFound):
+                store.objects.client.delete_blob(name, retry=None)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(remove, names))
+
+
+def local_files(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+@verifies("load_directory")
+@deviation("gcs-raw-prefix-siblings")
+@deviation("azure-raw-prefix-siblings")
+def test_load_prefix_takes_only_objects_under_it(store):
+    """load of `out` downloads `out/...` only, never siblings `out-2/`, `outx` (spec 1.3)."""
+    put_many(store, {**INSIDE, **SIBLINGS})
+    out = store.tmp / "loaded"
+    store.driver.load(store.artifact("out"), str(out))
+    assert local_files(out) == {k.removeprefix("out/"): v for k, v in INSIDE.items()}
+
+
+@verifies("load_directory")
+def test_load_directory_skips_folder_markers(store):
+    """Folder markers (`out/`, `out/sub/`) never become files when loading (spec 1.3)."""
+    put_many(store, {**INSIDE, **dict.fromkeys(MARKERS, b"")})
+    out = store.tmp / "loaded"
+    store.driver.load(store.artifact("out"), str(out))
+    assert local_files(out) == {k.removeprefix("out/"): v for k, v in INSIDE.items()}
+
+
+@verifies("load_directory")
+def test_load_directory_with_trailing_slash(store):
+    """load of `out/` is the same directory as `out` (spec 1.3: the prefix is clean(key)+"/")."""
+    put_many(store, {**INSIDE, **SIBLINGS})
+    out = store.tmp / "loaded"
+    store.driver.load(store.artifact("out/"), str(out))
+    assert local_files(out) == {k.removeprefix("out/"): v for k, v in INSIDE.items()}
+
+
+@verifies("load_directory")
+def test_load_directory_pages_past_1000_objects(store, many):
+    """load of a prefix with 1,001 objects downloads all of them (listing pages, spec 1.3)."""
+    objects = {f"big/f{i:04d}": str(i).encode() for i in range(PAGE_PAST)}
+    many(objects)
+    out = store.tmp / "loaded"
+    store.driver.load(store.artifact("big"), str(out))
+    assert local_files(out) == {k.removeprefix("big/"): v for k, v in objects.items()}
+
+
+# --- is_directory ---------------------------------------------------------------------------
+
+# (objects on the server, key asked, expected answer)
+IS_DIRECTORY = [
+    pytest.param(["out/a.txt"], "out", True, id="prefix-with-object"),
+    pytest.param(["out/sub/deep.txt"], "out", True, id="prefix-with-nested-object-only"),
+    pytest.param(["out/a.txt"], "out/", True, id="trailing-slash"),
+    pytest.param(["out"], "out", False, id="plain-file"),
+    pytest.param([], "out", False, id="missing"),
+    pytest.param(["out-2/a.txt"], "out", False, id="sibling-dir-only"),
+    pytest.param(["outx/a.txt"], "out", False, id="sibling-prefix-only"),
+    pytest.param(["out.txt"], "out", False, id="sibling-file-only"),
+]
+
+
+@verifies("is_directory")
+@deviation("gcs-is-directory-implemented")
+@pytest.mark.parametrize(("present", "key", "expected"), IS_DIRECTORY)
+def test_is_directory(store, present, key, expected):
+    """is_directory is true exactly when objects exist under `key/` (spec 1.3, 11 item 8)."""
+    put_many(store, dict.fromkeys(present, b"x"))
+    assert store.driver.is_directory(store.artifact(key)) is expected
+
+
+# --- list_objects ---------------------------------------------------------------------------
+
+
+@verifies("list_objects")
+@deviation("gcs-raw-prefix-siblings")
+@deviation("azure-raw-prefix-siblings")
+def test_list_objects_gives_full_keys_without_markers_or_siblings(store):
+    """list_objects lists full keys under `key/`, skipping `.../` markers and siblings (1.3)."""
+    put_many(store, {**INSIDE, **SIBLINGS, **dict.fromkeys(MARKERS, b"")})
+    listed = store.driver.list_objects(store.artifact("out"))
+    assert sorted(listed) == sorted(INSIDE)
+
+
+@verifies("list_objects")
+def test_list_objects_of_a_file_is_empty(store):
+    """list_objects of a plain file (nothing under `key/`) is an empty list (spec 1.3)."""
+    store.objects.put("out", b"file")
+    assert store.driver.list_objects(store.artifact("out")) == []
+
+
+@verifies("list_objects")
+def test_list_objects_pages_past_1000_objects(store, many):
+    """list_objects of a prefix with 1,001 objects returns all of them (spec 1.3)."""
+    objects = {f"big/f{i:04d}": b"" for i in range(PAGE_PAST)}
+    many({**objects, "big-2/other": b""})
+    assert sorted(store.driver.list_objects(store.artifact("big"))) == sorted(objects)
+
+
+# --- delete of a large directory -----------------------------------------------------------
+
+
+@verifies("delete_directory")
+@requires("delete")
+@deviation("s3-directory-delete-without-trailing-slash")
+@deviation("gcs-directory-delete-tree")
+def test_delete_directory_pages_past_1000_objects(store, many):
+    """delete of a prefix with 1,001 objects removes all of them, and only them (7.3)."""
+    objects = {f"big/f{i:04d}": b"" for i in range(PAGE_PAST)}
+    many({**objects, "big-2/other": b"keep"})
+    store.driver.delete(store.artifact("big"))
+    assert store.objects.keys() == ["big-2/other"]
