@@ -30,14 +30,14 @@ def run_matrix(
     tmp_path: Path,
     *,
     target: str = "reference",
-    backends: tuple[str, ...] = ("minio",),
+    backends: tuple[str, ...] | None = ("minio",),
     tls: str = "both",
     k: str | None = None,
     workers: str = "2",
     env: dict[str, str] | None = None,
     shared_servers: bool = False,
 ) -> tuple[subprocess.CompletedProcess, list[Record]]:
-    """`artconf run` in a subprocess; returns the process and its records.
+    """`artconf run` in a subprocess; returns the process and its records (backends=None: all).
 
     By default the run starts servers of its own, so its load never slows the session's shared
     servers; `shared_servers=True` reuses those through an endpoints file instead.
@@ -45,11 +45,12 @@ def run_matrix(
     argv = [
         sys.executable, "-m", "conformance.cli", "run",
         "--target", target,
-        "--backends", ",".join(backends),
         "--tls", tls,
         "--reports", str(tmp_path / "reports"),
         "-n", workers,
     ]  # fmt: skip
+    if backends:
+        argv += ["--backends", ",".join(backends)]
     if shared_servers:
         modes = {"off": [""], "on": ["-tls"], "both": ["", "-tls"]}[tls]
         keys = [b + m for b in backends for m in modes]
