@@ -24,7 +24,7 @@ import psutil
 from emulators.processes import ProcessRecord, process_create_time, stop_record
 
 BIND_ATTEMPTS = 3
-BIND_FAILURE_MARKERS = ("address already in use", "eaddrinuse", "bind: ")
+BIND_FAILURE_MARKERS = ("already in use", "eaddrinuse", "bind: ")
 _WRAPPER = '"$@"; echo $? > "$ARTCONF_EXIT_FILE"'
 
 
