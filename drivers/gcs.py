@@ -47,6 +47,7 @@ import google.auth
 import google.auth.exceptions
 import requests
 from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession, Request
@@ -335,7 +336,9 @@ class GCSDriver(Driver):
                 raise self._no_results(bucket, key) from None
             # A fresh blob: URLs built from our endpoint (never the server's mediaLink host).
             blob = self.client.bucket(bucket).blob(key, generation=found.generation)
-            reader = blob.open("rb", chunk_size=self.chunk_size, retry=None, timeout=self.timeout)
+            reader = blob.open(
+                "rb", chunk_size=self.chunk_size, retry=_RANGE_RETRY, timeout=self.timeout
+            )
             return _ObjectStream(reader, lambda exc: self._translate(exc, what))
 
         return self._run("open_stream", what, attempt)
@@ -560,3 +563,27 @@ class _FullReads:
         data = b"".join(parts)
         self._position += len(data)
         return data
+
+
+def _is_dropped_connection(exc: BaseException) -> bool:
+    """A pooled connection the server had already closed (a reset or an aborted response)."""
+    import http.client
+
+    import requests
+    import urllib3
+
+    dropped = (
+        ConnectionResetError,
+        http.client.RemoteDisconnected,
+        urllib3.exceptions.ProtocolError,
+        requests.exceptions.ConnectionError,
+    )
+    return isinstance(exc, dropped) and not _is_cert_failure(exc)
+
+
+# Range reads of an open stream are pinned to one object generation, so re-reading a range is
+# safe: retry only a dropped keep-alive connection, briefly (the open itself follows Argo's
+# GCS backoff through `_run`).
+_RANGE_RETRY = gretry.Retry(
+    predicate=_is_dropped_connection, initial=0.1, maximum=1.0, multiplier=2.0, timeout=15.0
+)
