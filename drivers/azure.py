@@ -72,7 +72,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ContainerClient, ExponentialRetry
 
 from drivers.base import Driver
-from drivers.capabilities import Capability
+from drivers.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.context import DriverContext, system_ca_bundle
 from drivers.errors import (
     CERT_FAILURE_MARKS,
@@ -369,21 +369,8 @@ class AzureDriver(Driver):
     """Azure Blob Storage through azure-storage-blob; see the module docstring for semantics."""
 
     kind = KIND
-    capabilities = frozenset(
+    capabilities = OBJECT_STORE_BASE | frozenset(
         {
-            Capability.LOAD,
-            Capability.LOAD_DIRECTORY,
-            Capability.SAVE,
-            Capability.SAVE_DIRECTORY,
-            Capability.SAVE_STREAM,
-            Capability.OPEN_STREAM,
-            Capability.DELETE,
-            Capability.DELETE_DIRECTORY,
-            Capability.LIST_OBJECTS,
-            Capability.IS_DIRECTORY,
-            Capability.ARCHIVE_TAR,
-            Capability.ARCHIVE_ZIP,
-            Capability.ARCHIVE_NONE,
             Capability.TLS_CUSTOM_CA,
             Capability.TLS_PLAIN_HTTP,
             Capability.AUTH_STATIC_KEYS,

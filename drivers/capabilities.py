@@ -85,3 +85,24 @@ def parse_capability(name: str, *, where: str = "") -> Capability:
 
 def parse_capabilities(names: Iterable[str], *, where: str = "") -> frozenset[Capability]:
     return frozenset(parse_capability(n, where=where) for n in names)
+
+
+# What every object-store driver does: the seven operations with their directory variants, and
+# the three archive strategies the executor stages for it.
+OBJECT_STORE_BASE: frozenset[Capability] = frozenset(
+    {
+        Capability.LOAD,
+        Capability.LOAD_DIRECTORY,
+        Capability.SAVE,
+        Capability.SAVE_DIRECTORY,
+        Capability.SAVE_STREAM,
+        Capability.OPEN_STREAM,
+        Capability.DELETE,
+        Capability.DELETE_DIRECTORY,
+        Capability.LIST_OBJECTS,
+        Capability.IS_DIRECTORY,
+        Capability.ARCHIVE_TAR,
+        Capability.ARCHIVE_ZIP,
+        Capability.ARCHIVE_NONE,
+    }
+)

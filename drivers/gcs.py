@@ -55,7 +55,7 @@ from google.cloud import storage
 from google.oauth2 import service_account
 
 from drivers.base import Driver
-from drivers.capabilities import Capability
+from drivers.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.context import DriverContext
 from drivers.errors import (
     ArtifactError,
@@ -92,21 +92,8 @@ class GCSDriver(Driver):
     """Argo's GCS driver semantics with our deviations; see the module docstring."""
 
     kind: ClassVar[str] = "gcs"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: ClassVar[frozenset[Capability]] = OBJECT_STORE_BASE | frozenset(
         {
-            Capability.LOAD,
-            Capability.LOAD_DIRECTORY,
-            Capability.SAVE,
-            Capability.SAVE_DIRECTORY,
-            Capability.SAVE_STREAM,
-            Capability.OPEN_STREAM,
-            Capability.DELETE,
-            Capability.DELETE_DIRECTORY,
-            Capability.LIST_OBJECTS,
-            Capability.IS_DIRECTORY,
-            Capability.ARCHIVE_TAR,
-            Capability.ARCHIVE_ZIP,
-            Capability.ARCHIVE_NONE,
             Capability.TLS_CUSTOM_CA,
             Capability.TLS_PLAIN_HTTP,
             Capability.AUTH_SERVICE_ACCOUNT_KEY,

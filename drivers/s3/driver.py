@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from drivers.base import Driver
-from drivers.capabilities import Capability
+from drivers.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.context import DriverContext
 from drivers.errors import ArtifactError, BadRequest, NotFound, Unauthorized, Unimplemented
 from drivers.errors import from_exception as _from_exception
@@ -50,21 +50,8 @@ class S3Driver(Driver):
     """Argo's S3 artifact driver. ``boto_session`` is public so callers can hook its events."""
 
     kind: ClassVar[str] = "s3"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+    capabilities: ClassVar[frozenset[Capability]] = OBJECT_STORE_BASE | frozenset(
         {
-            Capability.LOAD,
-            Capability.LOAD_DIRECTORY,
-            Capability.SAVE,
-            Capability.SAVE_DIRECTORY,
-            Capability.SAVE_STREAM,
-            Capability.OPEN_STREAM,
-            Capability.DELETE,
-            Capability.DELETE_DIRECTORY,
-            Capability.LIST_OBJECTS,
-            Capability.IS_DIRECTORY,
-            Capability.ARCHIVE_TAR,
-            Capability.ARCHIVE_ZIP,
-            Capability.ARCHIVE_NONE,
             Capability.TLS_CUSTOM_CA,
             Capability.TLS_PLAIN_HTTP,
             Capability.ADDRESSING_PATH,
