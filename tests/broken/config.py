@@ -11,7 +11,6 @@ import gzip
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from drivers import new_driver
 from drivers.azure import AzureDriver
@@ -21,43 +20,13 @@ from drivers.gcs import GCSDriver
 from drivers.model import Artifact
 from drivers.s3 import S3Driver
 from drivers.secrets import SecretSource
+from tests.broken import Forwarding
 
 # Declare exactly what the reference declares, so only the broken behaviour changes.
 REFERENCE_CAPABILITIES = {
     cls.kind: sorted(c.value for c in cls.capabilities)
     for cls in (S3Driver, GCSDriver, AzureDriver)
 }
-
-
-class Wrapped:
-    """Forwards the seven driver methods (and close) to the reference driver."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-
-    def load(self, artifact: Artifact, path: str) -> None:
-        self.inner.load(artifact, path)
-
-    def open_stream(self, artifact: Artifact) -> BinaryIO:
-        return self.inner.open_stream(artifact)
-
-    def save(self, path: str, artifact: Artifact) -> None:
-        self.inner.save(path, artifact)
-
-    def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
-        self.inner.save_stream(stream, artifact)
-
-    def delete(self, artifact: Artifact) -> None:
-        self.inner.delete(artifact)
-
-    def list_objects(self, artifact: Artifact) -> list[str]:
-        return self.inner.list_objects(artifact)
-
-    def is_directory(self, artifact: Artifact) -> bool:
-        return self.inner.is_directory(artifact)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _declares_reference(factory):
@@ -75,13 +44,13 @@ def tls_unverified(artifact: Artifact, secrets: SecretSource, context: DriverCon
     connection = getattr(driver, "connection", None)
     if connection is not None:  # S3: clients are built lazily with connection.verify
         connection.verify = False
-    return Wrapped(driver)
+    return Forwarding(driver)
 
 
 # --------------------------------------------------------------------------- archives
 
 
-class _DefaultGzipLevel(Wrapped):
+class _DefaultGzipLevel(Forwarding):
     def save(self, path: str, artifact: Artifact) -> None:
         source = Path(path)
         if source.suffix != ".tgz" or not source.is_file():  # only staged tar.gz archives
@@ -107,7 +76,7 @@ def gzip_default_level(artifact: Artifact, secrets: SecretSource, context: Drive
 # --------------------------------------------------------------------------- errors
 
 
-class _NotFoundAsInternal(Wrapped):
+class _NotFoundAsInternal(Forwarding):
     def load(self, artifact: Artifact, path: str) -> None:
         try:
             self.inner.load(artifact, path)
@@ -130,13 +99,13 @@ def drops_session_token(artifact: Artifact, secrets: SecretSource, context: Driv
     if artifact.s3 is not None:
         artifact = artifact.model_copy(deep=True)
         artifact.s3.session_token_secret = None
-    return Wrapped(new_driver(artifact, secrets, context))
+    return Forwarding(new_driver(artifact, secrets, context))
 
 
 # --------------------------------------------------------------------------- buckets
 
 
-class _NoBucketCreation(Wrapped):
+class _NoBucketCreation(Forwarding):
     def save(self, path: str, artifact: Artifact) -> None:
         if artifact.s3 is not None:
             artifact = artifact.model_copy(deep=True)

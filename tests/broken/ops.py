@@ -28,6 +28,7 @@ from drivers.context import DriverContext
 from drivers.factory import FACTORY_ORDER
 from drivers.model import Artifact
 from drivers.secrets import SecretSource
+from tests.broken import Forwarding
 
 MIB = 1024 * 1024
 
@@ -45,38 +46,14 @@ def _reference_capabilities() -> dict[str, frozenset[str]]:
     return declared
 
 
-class Wrapped:
+class Wrapped(Forwarding):
     """Forwards every driver method to the reference driver; subclasses break one."""
 
     def __init__(self, artifact: Artifact, secrets: SecretSource, context: DriverContext):
-        self.inner = new_driver(artifact, secrets, context)
+        super().__init__(new_driver(artifact, secrets, context))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-    def load(self, artifact: Artifact, path: str) -> None:
-        self.inner.load(artifact, path)
-
-    def open_stream(self, artifact: Artifact) -> BinaryIO:
-        return self.inner.open_stream(artifact)
-
-    def save(self, path: str, artifact: Artifact) -> None:
-        self.inner.save(path, artifact)
-
-    def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
-        self.inner.save_stream(stream, artifact)
-
-    def delete(self, artifact: Artifact) -> None:
-        self.inner.delete(artifact)
-
-    def list_objects(self, artifact: Artifact) -> list[str]:
-        return self.inner.list_objects(artifact)
-
-    def is_directory(self, artifact: Artifact) -> bool:
-        return self.inner.is_directory(artifact)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _key(artifact: Artifact) -> str:
