@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,30 @@ CA_ENVIRONMENT = (
 def _no_ca_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CA_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TMPDIR is an empty directory, and every `tempfile` constructor raises."""
+    empty = tmp_path / "tmpdir"
+    empty.mkdir()
+    monkeypatch.setenv("TMPDIR", str(empty))
+    monkeypatch.setattr(tempfile, "tempdir", str(empty))
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a temporary file was requested")
+
+    for name in (
+        "mkstemp",
+        "mkdtemp",
+        "mktemp",
+        "NamedTemporaryFile",
+        "TemporaryFile",
+        "SpooledTemporaryFile",
+        "TemporaryDirectory",
+    ):
+        monkeypatch.setattr(tempfile, name, forbidden)
+    return empty
 
 
 # --- skip policy: with ARTCONF_ALLOWED_SKIPS set (CI), an unlisted skip reason fails the run

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import io
 import os
-import tempfile
 import threading
 import time
 import tracemalloc
@@ -621,30 +620,6 @@ class PatternStream(io.RawIOBase):
         self.digest.update(block[offset : offset + n])
         self.position += n
         return n
-
-
-@pytest.fixture
-def no_temp_files(tmp_path, monkeypatch) -> Path:
-    """TMPDIR is an empty directory, and every `tempfile` constructor raises."""
-    empty = tmp_path / "tmpdir"
-    empty.mkdir()
-    monkeypatch.setenv("TMPDIR", str(empty))
-    monkeypatch.setattr(tempfile, "tempdir", str(empty))
-
-    def forbidden(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("a temporary file was requested")
-
-    for name in (
-        "mkstemp",
-        "mkdtemp",
-        "mktemp",
-        "NamedTemporaryFile",
-        "TemporaryFile",
-        "SpooledTemporaryFile",
-        "TemporaryDirectory",
-    ):
-        monkeypatch.setattr(tempfile, name, forbidden)
-    return empty
 
 
 def test_64_mib_streams_both_ways_without_temp_files_in_bounded_memory(azure, no_temp_files):

@@ -15,7 +15,6 @@ import os
 import random
 import socket
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -732,28 +731,9 @@ class PatternStream(io.RawIOBase):
         return n
 
 
-def test_streams_use_no_temporary_files(
-    minio: S3Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_streams_use_no_temporary_files(minio: S3Target, no_temp_files: Path) -> None:
     """64 MiB each way through save_stream and open_stream with tempfile unusable."""
-    empty = tmp_path / "tmpdir"
-    empty.mkdir()
-    monkeypatch.setenv("TMPDIR", str(empty))
-    monkeypatch.setattr(tempfile, "tempdir", str(empty))
-
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise AssertionError("a temporary file was requested")
-
-    for name in (
-        "mkstemp",
-        "mkdtemp",
-        "mktemp",
-        "TemporaryFile",
-        "NamedTemporaryFile",
-        "SpooledTemporaryFile",
-        "TemporaryDirectory",
-    ):
-        monkeypatch.setattr(tempfile, name, refuse)
+    empty = no_temp_files
     bucket = minio.new_bucket()
     artifact = minio.artifact(bucket, "stream.bin")
     source = PatternStream(64 * MIB)
