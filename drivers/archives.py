@@ -12,7 +12,10 @@ pod or by a user upload:
 * symbolic links must resolve inside the destination, and nothing is ever written *through* a
   symbolic link (every parent of an entry must be a real directory);
 * hard links, devices, FIFOs and other special entries are skipped;
-* file modes are kept without setuid, setgid and sticky bits; ownership is never restored.
+* file modes are kept without setuid, setgid and sticky bits; ownership is never restored;
+* bytes written, the expansion ratio and the number of entries are bounded
+  (:class:`ExtractionLimits`), counted while streaming, so a decompression bomb stops early
+  (deviation ``unpack-decompression-bomb-limits``: Argo copies every member in full).
 
 A rejection is a :class:`BadRequest` naming the offending member. :func:`unpack` extracts into
 a fresh directory next to the destination and renames it into place only on success, so a failed
@@ -26,14 +29,16 @@ import enum
 import errno
 import gzip
 import logging
+import math
 import os
+import re
 import shutil
 import stat
 import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -280,6 +285,239 @@ def is_tar_gz(path: StrPath) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# Extraction limits (decompression bombs)
+# --------------------------------------------------------------------------------------------
+
+KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+#: Environment variables that override :class:`ExtractionLimits` defaults, read by
+#: :func:`unpack` on every call (so the executor picks them up without configuration).
+MAX_BYTES_ENV = "ARTCONF_MAX_EXTRACT_BYTES"
+MAX_RATIO_ENV = "ARTCONF_MAX_EXTRACT_RATIO"
+MAX_ENTRIES_ENV = "ARTCONF_MAX_EXTRACT_ENTRIES"
+
+#: The most compressed bytes read from the archive at once. zlib keeps what it has read but not
+#: yet inflated; a small read keeps that lead, and so the error in the measured ratio, small.
+_READ_AHEAD = 16 * KiB
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """Bounds on one extraction, counted while streaming; header sizes are never trusted.
+
+    The defaults are meant to be reached by no real workflow and by every bomb:
+
+    * ``max_bytes`` (64 GiB) is file data written to disk. The artifact is downloaded and then
+      extracted on the same pod volume, so anything larger already needs a node with far more
+      ephemeral storage than is usual; it is the backstop for bombs with a ratio under
+      ``max_ratio``.
+    * ``max_ratio`` (500:1) is bytes produced per compressed byte read. Measured with gzip level
+      6 and zip deflate: source code 4:1, system logs 7:1, JSON lines 16:1, a health-check log
+      28:1, a CSV of zeros 294:1 and one log line repeated 343:1, while zeros reach 1028:1
+      (deflate's ceiling is about 1032:1). A bomb made of zeros is stopped after about
+      ``ratio_after`` bytes.
+    * ``ratio_after`` (16 MiB): the ratio is only checked past this many bytes produced, so a
+      small archive of very repetitive data (a few MiB of zeros) is never refused.
+    * ``max_entries`` (1,000,000): files, directories and links of one archive. Each entry
+      costs an inode (a 100 GiB ext4 volume has about 6.5 million) and empty ones compress to a
+      few dozen bytes each; a dataset of millions of small files has to raise it.
+    """
+
+    max_bytes: int = 64 * GiB
+    max_ratio: float = 500.0
+    max_entries: int = 1_000_000
+    ratio_after: int = 16 * MiB
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_ratio", "max_entries"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ExtractionLimits.{name} must be positive")
+        if self.ratio_after < 0:
+            raise ValueError("ExtractionLimits.ratio_after must not be negative")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ExtractionLimits:
+        """The defaults, overridden by ``ARTCONF_MAX_EXTRACT_*`` (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            max_bytes=_env_size(env, MAX_BYTES_ENV, default.max_bytes),
+            max_ratio=_env_ratio(env, MAX_RATIO_ENV, default.max_ratio),
+            max_entries=_env_count(env, MAX_ENTRIES_ENV, default.max_entries),
+            ratio_after=default.ratio_after,
+        )
+
+
+_SIZE_UNITS = {"": 1, "KiB": KiB, "MiB": MiB, "GiB": GiB, "TiB": TiB}
+_SIZE_PATTERN = re.compile(r"(\d+)\s*(KiB|MiB|GiB|TiB)?")
+
+
+def _bad_env(name: str, text: str, expected: str) -> BadRequest:
+    return BadRequest(f"invalid {name}={text!r}: expected {expected}")
+
+
+def _env_size(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    match = _SIZE_PATTERN.fullmatch(text)
+    value = int(match[1]) * _SIZE_UNITS[match[2] or ""] if match else 0
+    if value <= 0:
+        raise _bad_env(
+            name, text, "a positive number of bytes, optionally with KiB, MiB, GiB or TiB"
+        )
+    return value
+
+
+def _env_ratio(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise _bad_env(name, text, "a positive number, e.g. 500 for 500:1")
+    return value
+
+
+def _env_count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    value = int(text) if text.isdigit() else 0
+    if value <= 0:
+        raise _bad_env(name, text, "a positive whole number of entries")
+    return value
+
+
+def _size(n: float) -> str:
+    """``n`` bytes for a person: ``1.5 GiB (1610612736 bytes)``."""
+    for unit, scale in (("TiB", TiB), ("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if n >= scale:
+            return f"{n / scale:.4g} {unit} ({int(n)} bytes)"
+    return f"{int(n)} bytes"
+
+
+class ExtractionLimitExceeded(BadRequest):
+    """An archive went past one of its :class:`ExtractionLimits`: probably a decompression bomb.
+
+    A :class:`BadRequest`: the input is bad and a retry would only fail again.
+    """
+
+
+@dataclass
+class _Budget:
+    """What one extraction has read, produced and written so far, checked against the limits."""
+
+    limits: ExtractionLimits
+    read: int = 0  # compressed bytes read from the archive
+    expanded: int = 0  # bytes inflated from them (tar headers and skipped data included)
+    written: int = 0  # file data written to disk
+    entries: int = 0
+    entry: str = ""  # the member being extracted, for messages
+
+    def count_read(self, n: int) -> None:
+        self.read += n
+
+    def count_expanded(self, n: int) -> None:
+        self.expanded += n
+        self._check_ratio()
+
+    def start_entry(self, name: str) -> None:
+        self.entry = name
+        self.entries += 1
+        if self.entries > self.limits.max_entries:
+            raise self._refusal(
+                f"it has more than {self.limits.max_entries} entries",
+                f"{MAX_ENTRIES_ENV}={self.limits.max_entries}",
+            )
+
+    def count_written(self, n: int) -> None:
+        """Charge ``n`` bytes about to be written: refused before the limit would be passed."""
+        if self.written + n > self.limits.max_bytes:
+            raise self._refusal(
+                f"its files hold more than {_size(self.limits.max_bytes)}",
+                f"{MAX_BYTES_ENV}={self.limits.max_bytes}",
+            )
+        self.written += n
+        self._check_ratio()  # a sparse tar member writes more than it inflates
+
+    def _check_ratio(self) -> None:
+        produced = max(self.expanded, self.written)
+        if produced < self.limits.ratio_after:
+            return
+        if produced > self.limits.max_ratio * max(self.read, 1):
+            raise self._refusal(
+                f"it expands more than {self.limits.max_ratio:g}:1 ({produced} bytes from "
+                f"{self.read} bytes read so far, {produced / max(self.read, 1):.0f}:1)",
+                f"{MAX_RATIO_ENV}={self.limits.max_ratio:g}",
+            )
+
+    def _refusal(self, what: str, limit: str) -> ExtractionLimitExceeded:
+        setting = limit.partition("=")[0]
+        return ExtractionLimitExceeded(
+            f"archive refused as a likely decompression bomb: {what}; limit {limit}. Stopped "
+            f"at entry {self.entries} ({self.entry or 'none'}) after writing "
+            f"{_size(self.written)} to disk; if the archive is legitimate, raise {setting} "
+            "(or pass ExtractionLimits to unpack)"
+        )
+
+
+class _Tap:
+    """A read-only stream that reports how many bytes pass through it.
+
+    ``most`` caps each read (see ``_READ_AHEAD``); short reads are allowed to every reader
+    used here. ``seek``/``tell`` pass through for zip, which needs random access.
+    """
+
+    def __init__(self, inner: IO[bytes], report: Callable[[int], None], most: int = 0) -> None:
+        self._inner = inner
+        self._report = report
+        self._most = most
+
+    def read(self, size: int = -1) -> bytes:
+        if self._most and (size < 0 or size > self._most):
+            size = self._most
+        data = self._inner.read(size)
+        self._report(len(data))
+        return data
+
+    def seekable(self) -> bool:
+        return self._inner.seekable()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+
+class _GzipStream:
+    """The inflated side of a gzip stream, counted, with gzip's own errors made tar errors.
+
+    ``gzip.BadGzipFile`` is an ``OSError``: left as is, a corrupt stream met while writing a
+    member would be reported as a file system failure instead of a bad archive.
+    """
+
+    def __init__(self, raw: IO[bytes], budget: _Budget) -> None:
+        self._gzip = gzip.GzipFile(
+            fileobj=_Tap(raw, budget.count_read, _READ_AHEAD),  # type: ignore[arg-type]
+            mode="rb",
+        )
+        self._budget = budget
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._gzip.read(size)
+        except gzip.BadGzipFile as exc:
+            raise tarfile.ReadError(str(exc)) from exc
+        self._budget.count_expanded(len(data))
+        return data
+
+
+# --------------------------------------------------------------------------------------------
 # Hardened extraction
 # --------------------------------------------------------------------------------------------
 
@@ -369,6 +607,7 @@ class _Extractor:
     """Creates entries under ``root`` (a fresh directory) and remembers the links it made."""
 
     root: Path
+    budget: _Budget = field(default_factory=lambda: _Budget(ExtractionLimits()))
     links: dict[Parts, tuple[str, Parts]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
@@ -437,12 +676,18 @@ class _Extractor:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(target, flags, 0o600)
         with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(data, out, _CHUNK)
+            self._copy(data, out)
             # Keep permissions, never setuid/setgid/sticky; independent of the umask.
             os.fchmod(out.fileno(), stat.S_IMODE(mode) & 0o777)
         if mtime is not None:
             with contextlib.suppress(OverflowError, ValueError, OSError):
                 os.utime(target, (mtime, mtime), follow_symlinks=False)
+
+    def _copy(self, data: IO[bytes], out: IO[bytes]) -> None:
+        """Copy a member's data, charging each chunk to the budget before it is written."""
+        while chunk := data.read(_CHUNK):
+            self.budget.count_written(len(chunk))
+            out.write(chunk)
 
     def symlink(self, parts: Parts, name: str, target_text: str) -> None:
         if not parts:
@@ -482,9 +727,14 @@ class _Extractor:
     # -- formats -------------------------------------------------------------------------
 
     def tar_gz(self, stream: IO[bytes]) -> None:
-        """Extract a gzip-compressed tar read strictly forwards from ``stream``."""
+        """Extract a gzip-compressed tar read strictly forwards from ``stream``.
+
+        gzip is inflated here rather than by tarfile (``r|gz``) so the bytes read and inflated
+        can be counted against the limits.
+        """
+        inflated = _GzipStream(stream, self.budget)
         try:
-            with tarfile.open(fileobj=stream, mode="r|gz") as tar:
+            with tarfile.open(fileobj=inflated, mode="r|") as tar:  # type: ignore[call-overload]
                 for member in tar:
                     self._tar_member(tar, member)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -495,6 +745,7 @@ class _Extractor:
             ) from exc
 
     def _tar_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        self.budget.start_entry(member.name)
         with _naming(member.name):
             self._tar_entry(tar, member)
 
@@ -515,8 +766,16 @@ class _Extractor:
 
     def zip(self, source: StrPath | IO[bytes]) -> None:
         """Extract a zip (spec 5.6): link entries become regular files holding the link text."""
+        with contextlib.ExitStack() as stack:
+            if isinstance(source, str | os.PathLike):
+                source = stack.enter_context(open(source, "rb"))
+            self._zip_stream(_Tap(source, self.budget.count_read))
+
+    def _zip_stream(self, source: _Tap) -> None:
         try:
-            with zipfile.ZipFile(source) as zf:
+            with zipfile.ZipFile(source) as zf:  # type: ignore[arg-type]
+                # The central directory is not member data: the ratio compares members only.
+                self.budget.read = 0
                 for info in zf.infolist():
                     self._zip_member(zf, info)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
@@ -526,6 +785,7 @@ class _Extractor:
             ) from exc
 
     def _zip_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        self.budget.start_entry(info.filename)
         with _naming(info.filename):
             self._zip_entry(zf, info)
 
@@ -543,24 +803,36 @@ class _Extractor:
             except ValueError:  # a crafted DOS date such as month 0
                 mtime = None
             with zf.open(info) as data:
-                self.file(parts, name, data, mode, mtime)
+                # Small reads: zipfile reads as much compressed data as output was asked for.
+                inflated = _Tap(data, self.budget.count_expanded, _READ_AHEAD)
+                self.file(parts, name, inflated, mode, mtime)  # type: ignore[arg-type]
         else:
             self.skip(name, "devices, FIFOs and other special entries are not extracted")
 
 
-def extract_tar_gz(stream: IO[bytes], root: StrPath) -> list[str]:
+def _limits(limits: ExtractionLimits | None) -> ExtractionLimits:
+    return ExtractionLimits.from_env() if limits is None else limits
+
+
+def extract_tar_gz(
+    stream: IO[bytes], root: StrPath, *, limits: ExtractionLimits | None = None
+) -> list[str]:
     """Extract a tar.gz stream into the existing directory ``root``; return skipped names.
 
-    Low level: prefer :func:`unpack`, which adds the temp-dir, rename and cleanup steps.
+    Low level: prefer :func:`unpack`, which adds the temp-dir, rename and cleanup steps (here a
+    refused archive leaves what was written so far). ``limits`` default to
+    :meth:`ExtractionLimits.from_env`.
     """
-    extractor = _Extractor(Path(root))
+    extractor = _Extractor(Path(root), _Budget(_limits(limits)))
     extractor.tar_gz(stream)
     return extractor.skipped
 
 
-def extract_zip(source: StrPath | IO[bytes], root: StrPath) -> list[str]:
+def extract_zip(
+    source: StrPath | IO[bytes], root: StrPath, *, limits: ExtractionLimits | None = None
+) -> list[str]:
     """Extract a zip (a path or a seekable stream) into the existing directory ``root``."""
-    extractor = _Extractor(Path(root))
+    extractor = _Extractor(Path(root), _Budget(_limits(limits)))
     extractor.zip(source)
     return extractor.skipped
 
@@ -584,16 +856,24 @@ def _zip_source(source: StrPath | IO[bytes], spool_dir: Path) -> Iterator[StrPat
         yield spool
 
 
-def unpack(source: StrPath | BinaryIO | IO[bytes], dest: StrPath, kind: ArchiveKind) -> list[str]:
+def unpack(
+    source: StrPath | BinaryIO | IO[bytes],
+    dest: StrPath,
+    kind: ArchiveKind,
+    *,
+    limits: ExtractionLimits | None = None,
+) -> list[str]:
     """Extract an archive to ``dest`` (which must not exist), with Argo's single-entry rule.
 
     Extraction goes to a fresh directory next to ``dest``. If exactly one top-level entry
     results it is renamed to ``dest`` (so ``out/...`` becomes ``dest/...``), otherwise the whole
-    directory becomes ``dest`` (spec 5.4). On any failure the directory is removed and ``dest``
-    is left untouched. Returns the names of skipped entries.
+    directory becomes ``dest`` (spec 5.4). On any failure, a limit of ``limits`` included
+    (:class:`ExtractionLimitExceeded`; default :meth:`ExtractionLimits.from_env`), the
+    directory is removed and ``dest`` is left untouched. Returns the names of skipped entries.
     """
     if kind is ArchiveKind.NONE:
         raise ValueError("archive: none is not unpacked")
+    budget = _Budget(_limits(limits))  # a malformed variable fails before anything is made
     dest_path = Path(os.path.abspath(dest))
     if os.path.lexists(dest_path):
         raise BadRequest(f"cannot unpack into {dest_path}: it already exists")
@@ -602,7 +882,7 @@ def unpack(source: StrPath | BinaryIO | IO[bytes], dest: StrPath, kind: ArchiveK
         tempfile.mkdtemp(prefix=f".{dest_path.name}.", suffix=".tmpdir", dir=dest_path.parent)
     )
     try:
-        extractor = _Extractor(workdir)
+        extractor = _Extractor(workdir, budget)
         if kind is ArchiveKind.TAR:
             if isinstance(source, str | os.PathLike):
                 with open(source, "rb") as stream:

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import tarfile
 import threading
 import uuid
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 from drivers.archives import (
     DEFAULT_COMPRESSION_LEVEL,
+    MAX_BYTES_ENV,
+    MAX_ENTRIES_ENV,
+    MAX_RATIO_ENV,
     ArchiveKind,
+    ExtractionLimitExceeded,
+    ExtractionLimits,
     archive_kind,
     compression_level,
     extract_tar_gz,
@@ -110,9 +118,9 @@ class ZEntry:
     unix_mode: int = stat.S_IFREG | 0o644
 
 
-def make_zip(entries: list[ZEntry]) -> bytes:
+def make_zip(entries: list[ZEntry], compression: int = zipfile.ZIP_STORED) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
         for e in entries:
             info = zipfile.ZipInfo(e.name)
             info.external_attr = e.unix_mode << 16
@@ -411,9 +419,11 @@ def test_detection(tmp_path: Path) -> None:
     ("kind", "data"),
     [
         (ArchiveKind.TAR, b"plain text, not gzip"),
-        (ArchiveKind.TAR, gzip.compress(b"\x01" * 1024)),
+        # mtime=0: gzip's header otherwise holds the current time, and ids must not change.
+        (ArchiveKind.TAR, gzip.compress(b"\x01" * 1024, mtime=0)),
         (ArchiveKind.ZIP, b"plain text, not zip"),
     ],
+    ids=["tar-not-gzip", "tar-gzip-not-tar", "zip-not-zip"],
 )
 def test_garbage_is_bad_request_and_leaves_nothing(
     tmp_path: Path, kind: ArchiveKind, data: bytes
@@ -875,7 +885,8 @@ def test_very_deep_tree_does_not_recurse(tmp_path: Path) -> None:
 
 def test_overlong_name_is_bad_request_naming_it(tmp_path: Path) -> None:
     name = "x" * 300
-    with pytest.raises(BadRequest, match=f"cannot extract archive entry {name}"):
+    # The name is cut in the message past 160 characters (drivers.errors.bounded): match its start.
+    with pytest.raises(BadRequest, match=f"cannot extract archive entry {name[:100]}"):
         unpack(io.BytesIO(make_tgz([Entry(name, data=b"x")])), tmp_path / "d", ArchiveKind.TAR)
     assert os.listdir(tmp_path) == []
 
@@ -912,3 +923,341 @@ def test_repeated_directory_and_root_symlink_entries(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "d" / "f").read_bytes() == b"f"
     with pytest.raises(BadRequest, match="cannot replace the destination"):
         extract_tar_gz(io.BytesIO(make_tgz([Entry("./", SYM, linkname="x")])), tmp_path / "a")
+
+
+# --------------------------------------------------------------------------------------------
+# decompression-bomb limits
+# --------------------------------------------------------------------------------------------
+
+MiB = 1024 * 1024
+LIMIT_VARIABLES = (MAX_BYTES_ENV, MAX_RATIO_ENV, MAX_ENTRIES_ENV)
+
+
+@pytest.fixture(autouse=True)
+def _no_limit_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits a test sees are the ones it sets, whatever the caller's environment says."""
+    for name in LIMIT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def deflate_block(data: bytes, *, final: bool = False) -> bytes:
+    """``data`` as self-contained raw deflate: byte-aligned, referring to nothing before it.
+
+    Such blocks can be concatenated, so a bomb of N MiB is one compressed MiB repeated N times
+    instead of N MiB compressed (zlib needs about 4 s per GiB of zeros).
+    """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(
+        zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH
+    )
+
+
+ZEROS = bytes(MiB)
+ZEROS_BLOCK = deflate_block(ZEROS)
+
+
+def tar_gz_bomb(size: int, name: str = "bomb.bin") -> Iterator[bytes]:
+    """A tar.gz holding one file of ``size`` zero bytes, produced lazily (never in memory)."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    header = info.tobuf(tarfile.PAX_FORMAT)  # PAX: sizes over 8 GiB
+    tail = bytes(-size % 512 + 1024)  # padding, then the two end-of-archive blocks
+    yield b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip header, mtime 0
+    yield deflate_block(header)
+    crc = zlib.crc32(header)
+    whole, rest = divmod(size, MiB)
+    for _ in range(whole):
+        yield ZEROS_BLOCK
+        crc = zlib.crc32(ZEROS, crc)
+    yield deflate_block(bytes(rest) + tail, final=True)
+    crc = zlib.crc32(bytes(rest) + tail, crc)
+    yield struct.pack("<II", crc, (len(header) + size + len(tail)) & 0xFFFFFFFF)
+
+
+class GeneratorStream(io.RawIOBase):
+    """A forward-only stream over an iterator of byte strings, like a download in progress."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self.consumed += n
+        return n
+
+
+def zip_bomb(path: Path, size: int, *, declared_size: int | None = None) -> Path:
+    """A zip of one file of ``size`` zero bytes whose headers say it is ``declared_size``."""
+    name = b"bomb.bin"
+    whole, rest = divmod(size, MiB)
+    data = ZEROS_BLOCK * whole + deflate_block(bytes(rest), final=True)
+    crc = zlib.crc32(bytes(rest), zeros_crc(whole))
+    declared = size if declared_size is None else declared_size
+    sizes = (crc, len(data), declared)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, *sizes, len(name), 0)
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII",
+        0x02014B50,
+        0x0314,  # made by Unix, so the external attributes hold a mode
+        20,
+        0,
+        8,
+        0,
+        0x21,
+        *sizes,
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        (stat.S_IFREG | 0o644) << 16,
+        0,
+    )
+    directory_at = len(local) + len(name) + len(data)
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), directory_at, 0
+    )
+    path.write_bytes(local + name + data + central + name + end)
+    return path
+
+
+@functools.cache
+def zeros_crc(mebibytes: int) -> int:
+    crc = 0
+    for _ in range(mebibytes):
+        crc = zlib.crc32(ZEROS, crc)
+    return crc
+
+
+@dataclass
+class Written:
+    """What was on disk under the extraction directory when unpack removed it."""
+
+    total: int = 0
+    largest: int = 0
+    removed: list[Path] = field(default_factory=list)
+
+
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> Written:
+    """Measure the partial extraction at the moment it is removed (files only ever grow)."""
+    seen = Written()
+    real_rmtree = shutil.rmtree
+
+    def measuring_rmtree(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> None:
+        for dirpath, _, filenames in os.walk(path):
+            for name in filenames:
+                size = os.lstat(os.path.join(dirpath, name)).st_size
+                seen.total += size
+                seen.largest = max(seen.largest, size)
+        seen.removed.append(Path(path))
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", measuring_rmtree)
+    return seen
+
+
+def assert_refused_cleanly(
+    info: pytest.ExceptionInfo[ExtractionLimitExceeded], setting: str, parent: Path
+) -> None:
+    """The error names the setting and its value; nothing is left next to the destination."""
+    assert isinstance(info.value, BadRequest)
+    assert setting in str(info.value), str(info.value)
+    assert "likely decompression bomb" in str(info.value)
+    assert os.listdir(parent) == []
+
+
+GiB_BOMB = 1024 * MiB
+
+
+@pytest.mark.parametrize(
+    ("limits", "setting", "most"),
+    [
+        pytest.param(
+            ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6),
+            f"{MAX_BYTES_ENV}=4194304",
+            4 * MiB,
+            id="bytes",
+        ),
+        # The real defaults: zeros go past 500:1 as soon as the ratio is checked (16 MiB).
+        pytest.param(ExtractionLimits(), f"{MAX_RATIO_ENV}=500", 24 * MiB, id="ratio-default"),
+    ],
+)
+def test_tar_gz_bomb_is_refused_while_streaming(
+    tmp_path: Path, written: Written, limits: ExtractionLimits, setting: str, most: int
+) -> None:
+    parent = tmp_path / "inputs"
+    parent.mkdir()
+    stream = GeneratorStream(tar_gz_bomb(GiB_BOMB))
+    with pytest.raises(ExtractionLimitExceeded) as info:
+        unpack(stream, parent / "dest", ArchiveKind.TAR, limits=limits)  # type: ignore[arg-type]
+    assert_refused_cleanly(info, setting, parent)
+    assert 0 < written.total <= most
+    assert stream.consumed < 64 * len(ZEROS_BLOCK)  # stopped early: under 64 of 1024 MiB read
+    assert [p.parent for p in written.removed] == [parent]
+
+
+@pytest.mark.parametrize(
+    ("limits", "setting", "most"),
+    [
+        pytest.param(
+            ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6),
+            f"{MAX_BYTES_ENV}=4194304",
+            4 * MiB,
+            id="bytes",
+        ),
+        pytest.param(ExtractionLimits(), f"{MAX_RATIO_ENV}=500", 24 * MiB, id="ratio-default"),
+    ],
+)
+def test_zip_bomb_is_refused_while_streaming(
+    tmp_path: Path, written: Written, limits: ExtractionLimits, setting: str, most: int
+) -> None:
+    bomb = zip_bomb(tmp_path / "bomb.zip", GiB_BOMB)
+    parent = tmp_path / "inputs"
+    parent.mkdir()
+    with pytest.raises(ExtractionLimitExceeded) as info:
+        unpack(bomb, parent / "dest", ArchiveKind.ZIP, limits=limits)
+    assert_refused_cleanly(info, setting, parent)
+    assert 0 < written.total <= most
+    assert [p.parent for p in written.removed] == [parent]
+
+
+def empty_files_tgz(count: int) -> bytes:
+    return make_tgz([Entry(f"d/f{i:05}") for i in range(count)])
+
+
+def empty_files_zip(count: int) -> bytes:
+    return make_zip([ZEntry(f"d/f{i:05}") for i in range(count)])
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [(ArchiveKind.TAR, empty_files_tgz), (ArchiveKind.ZIP, empty_files_zip)],
+    ids=["tar", "zip"],
+)
+def test_entry_count_bomb_is_refused(
+    tmp_path: Path, kind: ArchiveKind, make: Callable[[int], bytes]
+) -> None:
+    limits = ExtractionLimits(max_entries=1000)
+    parent = tmp_path / "inputs"
+    parent.mkdir()
+    with pytest.raises(ExtractionLimitExceeded) as info:
+        unpack(io.BytesIO(make(1001)), parent / "dest", kind, limits=limits)
+    assert_refused_cleanly(info, f"{MAX_ENTRIES_ENV}=1000", parent)
+    assert "entry 1001" in str(info.value)
+    unpack(io.BytesIO(make(1000)), parent / "dest", kind, limits=limits)  # just under: fine
+    assert len(os.listdir(parent / "dest")) == 1000
+
+
+def test_zip_sizes_in_headers_are_not_trusted(tmp_path: Path, written: Written) -> None:
+    """Sizes are counted as written: an overstated header neither refuses nor lets through."""
+    limits = ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6)
+    claims_4gib = 0xFFFF0000
+    small = zip_bomb(tmp_path / "small.zip", 3 * MiB, declared_size=claims_4gib)
+    unpack(small, tmp_path / "small", ArchiveKind.ZIP, limits=limits)
+    assert (tmp_path / "small").stat().st_size == 3 * MiB
+    bomb = zip_bomb(tmp_path / "bomb.zip", GiB_BOMB, declared_size=claims_4gib)
+    with pytest.raises(ExtractionLimitExceeded, match=MAX_BYTES_ENV):
+        unpack(bomb, tmp_path / "dest", ArchiveKind.ZIP, limits=limits)
+    assert 0 < written.total <= 4 * MiB
+    assert not os.path.lexists(tmp_path / "dest")
+
+
+def repeated_log(size: int) -> bytes:
+    """One log line over and over: the most compressible text a real workflow writes (343:1)."""
+    line = b"2024-01-01T00:00:00Z INFO worker heartbeat ok\n"
+    return (line * (size // len(line) + 1))[:size]
+
+
+@pytest.mark.parametrize("kind", [ArchiveKind.TAR, ArchiveKind.ZIP], ids=["tar", "zip"])
+def test_legitimate_archives_under_the_limits_extract(tmp_path: Path, kind: ArchiveKind) -> None:
+    def archive(*files: tuple[str, bytes]) -> io.BytesIO:
+        if kind is ArchiveKind.TAR:
+            return io.BytesIO(make_tgz([Entry(f"d/{n}", data=d) for n, d in files]))
+        return io.BytesIO(make_zip([ZEntry(f"d/{n}", d) for n, d in files], zipfile.ZIP_DEFLATED))
+
+    # Bytes: exactly the limit is allowed, one byte more is not.
+    two_mib = archive(("a", os.urandom(MiB)), ("b", os.urandom(MiB)))
+    with pytest.raises(ExtractionLimitExceeded, match=MAX_BYTES_ENV):
+        unpack(two_mib, tmp_path / "over", kind, limits=ExtractionLimits(max_bytes=2 * MiB - 1))
+    two_mib.seek(0)
+    unpack(two_mib, tmp_path / "exact", kind, limits=ExtractionLimits(max_bytes=2 * MiB))
+    assert sorted(os.listdir(tmp_path / "exact")) == ["a", "b"]
+    # Ratio: very repetitive text stays under 500:1 ...
+    log = repeated_log(40 * MiB)
+    unpack(archive(("log", log)), tmp_path / "log", kind)
+    assert (tmp_path / "log" / "log").stat().st_size == len(log)
+    # ... and a few MiB of zeros (1000:1) are produced before the ratio is ever checked.
+    unpack(archive(("zeros", bytes(8 * MiB))), tmp_path / "zeros", kind)
+    assert (tmp_path / "zeros" / "zeros").stat().st_size == 8 * MiB
+
+
+def test_ratio_is_measured_on_bytes_actually_read(tmp_path: Path) -> None:
+    """Repetitive text at about 340:1 passes a 400:1 limit and is refused under 300:1."""
+    data = make_tgz([Entry("log", data=repeated_log(40 * MiB))])
+    after = ExtractionLimits(ratio_after=MiB, max_ratio=400)
+    unpack(io.BytesIO(data), tmp_path / "ok", ArchiveKind.TAR, limits=after)
+    with pytest.raises(ExtractionLimitExceeded, match=f"{MAX_RATIO_ENV}=300"):
+        unpack(
+            io.BytesIO(data), tmp_path / "no", ArchiveKind.TAR, limits=replace(after, max_ratio=300)
+        )
+    assert sorted(os.listdir(tmp_path)) == ["ok"]
+
+
+def test_environment_overrides_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ExtractionLimits.from_env({}) == ExtractionLimits()
+    env = {MAX_BYTES_ENV: "2GiB", MAX_RATIO_ENV: "250.5", MAX_ENTRIES_ENV: " 5000 "}
+    assert ExtractionLimits.from_env(env) == ExtractionLimits(
+        max_bytes=2 * 1024 * MiB, max_ratio=250.5, max_entries=5000
+    )
+    assert ExtractionLimits.from_env({MAX_BYTES_ENV: "123"}).max_bytes == 123
+    # unpack reads the environment at call time; explicit limits win over it.
+    monkeypatch.setenv(MAX_ENTRIES_ENV, "2")
+    three = make_tgz([Entry("d/a"), Entry("d/b"), Entry("d/c")])
+    with pytest.raises(ExtractionLimitExceeded, match=f"{MAX_ENTRIES_ENV}=2"):
+        unpack(io.BytesIO(three), tmp_path / "env", ArchiveKind.TAR)
+    unpack(io.BytesIO(three), tmp_path / "explicit", ArchiveKind.TAR, limits=ExtractionLimits())
+    assert os.listdir(tmp_path) == ["explicit"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (MAX_BYTES_ENV, "lots"),
+        (MAX_BYTES_ENV, "0"),
+        (MAX_BYTES_ENV, "-5"),
+        (MAX_BYTES_ENV, "64GB"),
+        (MAX_RATIO_ENV, "nan"),
+        (MAX_RATIO_ENV, "0"),
+        (MAX_RATIO_ENV, "500:1"),
+        (MAX_ENTRIES_ENV, "1e6"),
+        (MAX_ENTRIES_ENV, "-1"),
+    ],
+)
+def test_malformed_limit_variable_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(BadRequest, match=f"invalid {name}={value!r}: expected") as info:
+        unpack(io.BytesIO(make_tgz([Entry("a")])), tmp_path / "dest", ArchiveKind.TAR)
+    assert not isinstance(info.value, ExtractionLimitExceeded)
+    assert os.listdir(tmp_path) == []  # refused before anything was created
+
+
+def test_limits_must_be_positive() -> None:
+    for bad in ({"max_bytes": 0}, {"max_ratio": -1.0}, {"max_entries": 0}, {"ratio_after": -1}):
+        with pytest.raises(ValueError, match="ExtractionLimits"):
+            ExtractionLimits(**bad)  # type: ignore[arg-type]
