@@ -607,7 +607,7 @@ class _Extractor:
     """Creates entries under ``root`` (a fresh directory) and remembers the links it made."""
 
     root: Path
-    budget: _Budget = field(default_factory=lambda: _Budget(ExtractionLimits()))
+    budget: _Budget
     links: dict[Parts, tuple[str, Parts]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
