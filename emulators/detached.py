@@ -3,6 +3,11 @@
 `up` starts the fleet, then hands every process record over (owner cleared) and writes the
 endpoints, credentials included, to a 0600 state file. If `up` dies before that hand-over
 (Ctrl-C, SIGKILL), its records still name it as owner, so the next command reaps them.
+
+The state file and its lock live in a directory per checkout (`paths.up_state_dir`), so `down`
+in one clone never stops another clone's servers; `--state-dir` separates further (two CI jobs
+in one checkout). The process records stay global: any checkout may reap any orphan. `down`
+removes the session directory once the servers are stopped.
 """
 
 from __future__ import annotations
@@ -19,9 +24,14 @@ from filelock import FileLock, Timeout
 from emulators.endpoint import Endpoint
 from emulators.fleet import Fleet
 from emulators.launcher import exit_code
-from emulators.paths import state_dir
-from emulators.processes import ProcessRecord, is_same_process, reap_orphans, stop_record
-from emulators.sessions import new_session_dir
+from emulators.paths import up_state_dir
+from emulators.processes import ProcessRecord, is_same_process, stop_record
+from emulators.sessions import (
+    finish_session,
+    keep_data_requested,
+    new_session_dir,
+    reap_orphans_and_data,
+)
 
 
 class AlreadyRunning(RuntimeError):
@@ -40,13 +50,21 @@ class ServerStatus:
     exit_code: int | None
 
 
-def state_file() -> Path:
-    return state_dir() / "up.json"
+@dataclass
+class Stopped:
+    """What `down` did: the keys it stopped, and the session directory part it kept (if any)."""
+
+    keys: list[str]
+    kept: Path | None
 
 
-def _read_state() -> dict | None:
+def state_file(state_dir: str | Path | None = None) -> Path:
+    return up_state_dir(state_dir) / "up.json"
+
+
+def _read_state(path: Path) -> dict | None:
     try:
-        return json.loads(state_file().read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
 
@@ -59,9 +77,14 @@ def _alive(record: ProcessRecord) -> bool:
     return is_same_process(record.pid, record.create_time)
 
 
-def up(keys: list[tuple[str, str, bool]], progress: Callable[[str], None]) -> dict[str, Endpoint]:
+def up(
+    keys: list[tuple[str, str, bool]],
+    progress: Callable[[str], None],
+    state_dir: str | Path | None = None,
+) -> dict[str, Endpoint]:
     """Start the servers detached. Raises AlreadyRunning or StartFailed (nothing left running)."""
-    lock = FileLock(str(state_dir() / "up.lock"))
+    path = state_file(state_dir)
+    lock = FileLock(str(path.with_name("up.lock")))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -69,14 +92,16 @@ def up(keys: list[tuple[str, str, bool]], progress: Callable[[str], None]) -> di
             "another `artconf emulators up` is starting servers right now"
         ) from None
     try:
-        return _up(keys, progress)
+        return _up(keys, progress, path)
     finally:
         lock.release()
 
 
-def _up(keys: list[tuple[str, str, bool]], progress: Callable[[str], None]) -> dict[str, Endpoint]:
-    reap_orphans()
-    state = _read_state()
+def _up(
+    keys: list[tuple[str, str, bool]], progress: Callable[[str], None], path: Path
+) -> dict[str, Endpoint]:
+    reap_orphans_and_data()
+    state = _read_state(path)
     if state is not None:
         running = [k for k, r in _records(state).items() if _alive(r)]
         if running:
@@ -85,39 +110,57 @@ def _up(keys: list[tuple[str, str, bool]], progress: Callable[[str], None]) -> d
                 f"({', '.join(running)}); "
                 "run `artconf emulators down` first"
             )
-        state_file().unlink(missing_ok=True)  # every server of the old state is gone
+        for record in _records(state).values():
+            record.forget()  # every server of the old state is gone
+        _forget(state, path)
 
     fleet = Fleet(new_session_dir("up"))
-    fleet.start(keys, progress)  # Ctrl-C here stops whatever started, then propagates
-    if fleet.errors:
-        fleet.stop()
-        raise StartFailed("; ".join(v.splitlines()[0] for v in fleet.errors.values()))
+    try:
+        fleet.start(keys, progress)  # Ctrl-C here stops whatever started, then propagates
+        if fleet.errors:
+            raise StartFailed("; ".join(v.splitlines()[0] for v in fleet.errors.values()))
+        new_state = _hand_over(fleet)
+        _write_state(path, new_state)
+    except BaseException as exc:
+        kept = fleet.close(failed=isinstance(exc, StartFailed))  # stops, removes the directory
+        if isinstance(exc, StartFailed) and kept is not None:
+            raise StartFailed(f"{exc} (server logs kept in {kept})") from None
+        raise
+    fleet.started.clear()  # they outlive us now
+    return {k: Endpoint.from_dict(e) for k, e in new_state["endpoints"].items()}
+
+
+def _hand_over(fleet: Fleet) -> dict:
+    """Clear the owner of every record (so no reaper stops them) and build the state."""
     records = {}
     for key, started in fleet.started.items():
         record = started.running.record
         record.owner_pid = record.owner_create_time = None  # hand over to `down`
         record.save()
         records[key] = record.__dict__
-    new_state = {
+    return {
         "started_at": time.time(),
         "session": str(fleet.root),
+        "keep_data": fleet.keep_data,
         "endpoints": {k: e.to_dict(redact=False) for k, e in fleet.endpoints().items()},
         "records": records,
     }
-    path = state_file()
+
+
+def _write_state(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump(new_state, out, indent=2)
+        json.dump(state, out, indent=2)
     tmp.replace(path)
-    fleet.started.clear()  # they outlive us now
-    return {k: Endpoint.from_dict(e) for k, e in new_state["endpoints"].items()}
 
 
-def status() -> tuple[list[ServerStatus], list[ProcessRecord]]:
+def status(
+    state_dir: str | Path | None = None,
+) -> tuple[list[ServerStatus], list[ProcessRecord]]:
     """What `up` started and whether each is alive; plus the orphans reaped just now."""
-    reaped = reap_orphans()
-    state = _read_state()
+    reaped = reap_orphans_and_data()
+    state = _read_state(state_file(state_dir))
     if state is None:
         return [], reaped
     records = _records(state)
@@ -130,15 +173,25 @@ def status() -> tuple[list[ServerStatus], list[ProcessRecord]]:
     return result, reaped
 
 
-def down() -> list[str]:
-    """Stop exactly what `up` started; return their keys."""
-    reap_orphans()
-    state = _read_state()
+def down(state_dir: str | Path | None = None) -> Stopped:
+    """Stop exactly what `up` started, then remove its session directory."""
+    reap_orphans_and_data()
+    path = state_file(state_dir)
+    state = _read_state(path)
     if state is None:
-        return []
+        return Stopped([], None)
     stopped = []
     for key, record in _records(state).items():
         stop_record(record)
         stopped.append(key)
-    state_file().unlink(missing_ok=True)
-    return sorted(stopped)
+    return Stopped(sorted(stopped), _forget(state, path))
+
+
+def _forget(state: dict, path: Path) -> Path | None:
+    """Drop a state whose servers are all stopped, and its session directory (unless kept)."""
+    kept = None
+    if state.get("session"):
+        keep = state.get("keep_data") or keep_data_requested()
+        kept = finish_session(Path(state["session"]), "all" if keep else "none")
+    path.unlink(missing_ok=True)
+    return kept

@@ -2,12 +2,14 @@
 
 `Fleet` owns one session directory (TLS material, data, logs). Servers start in parallel
 threads; Ctrl-C during start-up cancels the rest and stops whatever had started, so nothing is
-left half-started.
+left half-started. `close()` (also leaving a `with` block) stops the servers and then removes
+the directory, keeping its logs after a failure and everything with `ARTCONF_KEEP_DATA=1`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
 from emulators.server import Instance, Server, fixed_secrets
+from emulators.sessions import Keep, finish_session, keep_data_requested
 from emulators.tls import TlsMaterial, make_tls_material
 from emulators.tools import ToolError
 
@@ -69,8 +72,9 @@ class Started:
 class Fleet:
     """The servers of one session, started under `root`."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, keep_data: bool | None = None):
         self.root = root
+        self.keep_data = keep_data_requested() if keep_data is None else keep_data
         self.started: dict[str, Started] = {}
         self.errors: dict[str, str] = {}
         self._tls: TlsMaterial | None = None
@@ -178,13 +182,35 @@ class Fleet:
         return {key: s.endpoint for key, s in sorted(self.started.items())}
 
     def stop(self) -> None:
-        """Stop every started server (idempotent)."""
+        """Stop every started server (idempotent); the session directory stays."""
         started, self.started = self.started, {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
             list(pool.map(lambda s: s.running.stop(), started.values()))
 
+    def retention(self, failed: bool = False) -> Keep:
+        """What of the session directory to keep: all if asked, logs after a failure, else none."""
+        if self.keep_data:
+            return "all"
+        return "logs" if failed or self.errors else "none"
+
+    def close(self, *, failed: bool = False) -> Path | None:
+        """Stop the servers, then remove the session directory but what `retention` keeps.
+
+        Returns the kept path (the root, or its `logs/`), or None when nothing is left.
+        """
+        self.stop()  # first: a server must never lose files it still has open
+        return finish_session(self.root, self.retention(failed))
+
     def __enter__(self) -> Fleet:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # An error keeps the logs; Ctrl-C (not an Exception) is no failure of the servers.
+        failed = exc_type is not None and issubclass(exc_type, Exception)
+        kept = self.close(failed=failed)
+        if kept is not None:
+            print(f"artconf: server {_what(kept)} kept in {kept}", file=sys.stderr, flush=True)
+
+
+def _what(kept: Path) -> str:
+    return "logs" if kept.name == "logs" else "data"

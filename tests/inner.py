@@ -81,3 +81,13 @@ def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
         except psutil.Error:
             pass
     return result
+
+
+def disk_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """`kit_env` whose session directories also go under `tmp_path`, to be measured there."""
+    return kit_env(tmp_path / "state", ARTCONF_SESSIONS_DIR=str(tmp_path / "sessions"), **extra)
+
+
+def tree_bytes(path: Path) -> int:
+    """Bytes of the regular files under `path` (0 when it does not exist)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

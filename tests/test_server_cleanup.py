@@ -10,7 +10,15 @@ import sys
 import psutil
 import pytest
 
-from tests.inner import alive, kit_env, pytest_argv, server_descendants, wait_for, write_project
+from tests.inner import (
+    alive,
+    disk_env,
+    kit_env,
+    pytest_argv,
+    server_descendants,
+    wait_for,
+    write_project,
+)
 
 SLOW_INNER_TESTS = """
     import time
@@ -31,7 +39,7 @@ def artconf(*args: str) -> list[str]:
 
 def test_sigint_to_xdist_run_stops_its_servers(tmp_path):
     root = write_project(tmp_path / "proj", SLOW_INNER_TESTS)
-    env = kit_env(tmp_path / "state")
+    env = disk_env(tmp_path)
     proc = subprocess.Popen(
         pytest_argv(root, "-n", "2", "--artconf-servers", "fake-gcs,moto", "--artconf-tls", "off"),
         env=env,
@@ -52,10 +60,11 @@ def test_sigint_to_xdist_run_stops_its_servers(tmp_path):
     assert servers
     wait_for(lambda: not alive(servers), 10, "servers to exit")
     assert b"KeyboardInterrupt" in out or proc.returncode != 0
+    assert list((tmp_path / "sessions").iterdir()) == [], "the session directory is removed"
 
 
 def test_sigint_during_up_leaves_nothing(tmp_path):
-    env = kit_env(tmp_path / "state")
+    env = disk_env(tmp_path)
     proc = subprocess.Popen(
         artconf("emulators", "up", "--tls", "both"),
         env=env,
@@ -71,11 +80,12 @@ def test_sigint_during_up_leaves_nothing(tmp_path):
     assert proc.returncode == 130, err
     assert b"interrupted" in err
     assert not alive(servers)
-    assert not (tmp_path / "state" / "up.json").exists()
+    assert not list((tmp_path / "state").rglob("up.json"))
+    assert list((tmp_path / "sessions").iterdir()) == []
 
 
 def test_sigkill_of_up_is_reaped_by_next_status(tmp_path):
-    env = kit_env(tmp_path / "state")
+    env = disk_env(tmp_path)
     proc = subprocess.Popen(
         artconf("emulators", "up", "--only", "minio,fake-gcs"),
         env=env,
@@ -91,10 +101,12 @@ def test_sigkill_of_up_is_reaped_by_next_status(tmp_path):
     )
     assert "reaped" in status.stderr
     wait_for(lambda: not alive(servers), 10, "reaped servers to exit")
+    (session,) = (tmp_path / "sessions").iterdir()
+    assert [p.name for p in session.iterdir()] == ["logs"], "the reaper keeps only the logs"
 
 
 def test_up_status_down_with_tls(tmp_path):
-    env = kit_env(tmp_path / "state")
+    env = disk_env(tmp_path)
     up = subprocess.run(
         artconf("emulators", "up", "--tls", "--json"),
         env=env,
@@ -143,6 +155,7 @@ def test_up_status_down_with_tls(tmp_path):
         10,
         "servers to stop",
     )
+    assert list((tmp_path / "sessions").iterdir()) == [], "`down` removes the session directory"
 
 
 def _answers_tls(url: str, ca_bundle: str) -> None:
@@ -192,7 +205,7 @@ def test_bad_names_are_one_line(tmp_path, argv, needle):
 
 
 def test_server_killed_from_outside_shows_dead_with_exit_code(tmp_path):
-    env = kit_env(tmp_path / "state")
+    env = disk_env(tmp_path)
     up = subprocess.run(
         artconf("emulators", "up", "--only", "fake-gcs", "--json"),
         env=env,
@@ -225,7 +238,7 @@ def test_server_killed_from_outside_shows_dead_with_exit_code(tmp_path):
 def test_doctor_reports_each_server(tmp_path):
     ok = subprocess.run(
         artconf("doctor", "--only", "fake-gcs,moto"),
-        env=kit_env(tmp_path / "state"),
+        env=disk_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -234,7 +247,7 @@ def test_doctor_reports_each_server(tmp_path):
     assert "fake-gcs   ok: v1.54.0" in ok.stdout and "moto       ok:" in ok.stdout
     missing = subprocess.run(
         artconf("doctor", "--only", "minio"),
-        env=kit_env(tmp_path / "state", ARTCONF_TOOLS_DIR=str(tmp_path / "none")),
+        env=disk_env(tmp_path, ARTCONF_TOOLS_DIR=str(tmp_path / "none")),
         capture_output=True,
         text=True,
         timeout=120,
@@ -243,3 +256,4 @@ def test_doctor_reports_each_server(tmp_path):
     assert "minio      not installed: minio is not installed: run `artconf tools install" in (
         missing.stdout
     )
+    assert list((tmp_path / "sessions").iterdir()) == []

@@ -34,7 +34,7 @@ def _exports(endpoints: dict) -> str:
 
 def cmd_up(args: argparse.Namespace) -> int:
     keys = instance_keys(parse_servers(args.only), args.tls)
-    endpoints = detached.up(keys, progress)
+    endpoints = detached.up(keys, progress, args.state_dir)
     if args.json:
         print(
             json.dumps(
@@ -43,8 +43,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
     else:
         print(_exports(endpoints))
-    progress(f"{len(endpoints)} server(s) running; stop them with `artconf emulators down`")
+    progress(f"{len(endpoints)} server(s) running; stop them with `{_down_command(args)}`")
     return EXIT_OK
+
+
+def _down_command(args: argparse.Namespace) -> str:
+    if args.state_dir:
+        return f"artconf emulators down --state-dir {shlex.quote(args.state_dir)}"
+    return "artconf emulators down"
 
 
 def _without_name(data: dict) -> dict:
@@ -52,7 +58,7 @@ def _without_name(data: dict) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    statuses, reaped = detached.status()
+    statuses, reaped = detached.status(args.state_dir)
     for record in reaped:
         progress(f"reaped {record.name} (pid {record.pid}): its owner had died")
     if args.json:
@@ -87,8 +93,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stopped = detached.down()
-    print(f"stopped {', '.join(stopped)}" if stopped else "nothing to stop")
+    stopped = detached.down(args.state_dir)
+    print(f"stopped {', '.join(stopped.keys)}" if stopped.keys else "nothing to stop")
+    if stopped.kept is not None:
+        progress(f"server data kept in {stopped.kept} (ARTCONF_KEEP_DATA=1)")
     return EXIT_OK
 
 
@@ -174,8 +182,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     status = emu_sub.add_parser("status", help="show what `up` started (credentials redacted)")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
-    down = emu_sub.add_parser("down", help="stop exactly what `up` started")
+    down = emu_sub.add_parser(
+        "down", help="stop exactly what `up` started and remove its session directory"
+    )
     down.set_defaults(func=cmd_down)
+    for command in (up, status, down):
+        command.add_argument(
+            "--state-dir",
+            metavar="DIR",
+            default=None,
+            help="keep the state of `up` here (default: $ARTCONF_UP_STATE_DIR, else one "
+            "directory per checkout under the cache's state/up/); give two CI jobs in one "
+            "checkout different ones",
+        )
     probe = emu_sub.add_parser("probe", help="start, measure (start time, RSS) and stop servers")
     probe.add_argument("--only", help=servers_help)
     probe.add_argument("--tls", **{**tls_kw, "default": "both"})
