@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from conformance.commands import artifact, bench, report, resolve, run, servers
+from conformance.commands import artifact, bench, clean, report, resolve, run, servers
 from conformance.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from emulators import detached, tools
 from emulators.fleet import UsageError
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     resolve.register(sub)
     report.register(sub)
+    clean.register(sub)
     return parser
 
 

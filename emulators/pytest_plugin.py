@@ -13,6 +13,11 @@ A server named in `ARTCONF_REQUIRE` that is missing or fails to start makes each
 for it an ERROR carrying the server's log tail; any other missing server is a SKIP naming the
 install command. `--artconf-endpoints FILE` (the `emulators up --json` format) uses servers
 that are already running instead of starting any.
+
+The servers' session directories (data, TLS files, logs) are removed once they are stopped. A
+run with failing tests keeps only their `logs/` (unless `--artconf-run-dir` took copies of the
+failing cases' logs already); `--artconf-keep-data` or `ARTCONF_KEEP_DATA=1` keeps everything.
+The terminal summary names what was kept.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -28,8 +34,7 @@ from emulators import tools
 from emulators.endpoint import Endpoint, load_endpoints
 from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers, split_key
 from emulators.launcher import ServerStartError
-from emulators.processes import reap_orphans
-from emulators.sessions import new_session_dir
+from emulators.sessions import keep_data_requested, new_session_dir, reap_orphans_and_data
 
 _WORKER_KEY = "artconf_servers"
 
@@ -60,6 +65,13 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="use running servers from an `artconf emulators up --json` file",
     )
+    group.addoption(
+        "--artconf-keep-data",
+        action="store_true",
+        default=False,
+        help="keep the servers' session directories (data, logs) after the run; also "
+        "ARTCONF_KEEP_DATA=1 (default: removed; a failing run keeps only the logs)",
+    )
 
 
 def required_servers() -> list[str]:
@@ -80,6 +92,9 @@ class ServerPool:
         self.fleet: Fleet | None = None
         self.lazy = False
         self.tls_mode = config.getoption("artconf_tls")
+        self.keep_data = config.getoption("artconf_keep_data") or keep_data_requested()
+        self.failed = False  # set at session finish: tests failed
+        self.kept: list[Path] = []  # session directory parts kept by private fleets
 
     # controller side
     def start(self) -> None:
@@ -99,16 +114,33 @@ class ServerPool:
 
     def _start(self, keys: list[tuple[str, str, bool]]) -> None:
         if self.fleet is None:
-            reap_orphans()
-            self.fleet = Fleet(new_session_dir("pytest"))
+            reap_orphans_and_data()  # a killed run's servers, and its data
+            self.fleet = Fleet(new_session_dir("pytest"), keep_data=self.keep_data)
             _stop_on_sigterm()
         self.fleet.start([k for k in keys if k[0] not in self.endpoints])
         self.endpoints.update(self.fleet.endpoints())
         self.errors.update(self.fleet.errors)
 
     def stop(self) -> None:
+        """Stop the servers, then remove their session directory but what is kept."""
         if self.fleet is not None:
-            self.fleet.stop()
+            self.fleet.close(failed=self.keeps_logs())
+
+    def keeps_logs(self) -> bool:
+        """Failing tests keep the logs, unless the run directory holds copies of them already."""
+        return self.failed and not _logs_copied(self.config)
+
+    def to_be_kept(self) -> list[Path]:
+        """What stays on disk after the run (the fleet's part is predicted before it stops)."""
+        kept = list(self.kept)
+        if self.fleet is not None and self.fleet.root.exists():
+            keep = self.fleet.retention(self.keeps_logs())
+            logs = self.fleet.root / "logs"
+            if keep == "all":
+                kept.append(self.fleet.root)
+            elif keep == "logs" and logs.is_dir() and any(logs.iterdir()):
+                kept.append(logs)
+        return kept
 
     # worker side
     def to_workerinput(self) -> str:
@@ -165,6 +197,11 @@ def _installed(kind: str) -> bool:
         return False
 
 
+def _logs_copied(config: pytest.Config) -> bool:
+    # `artconf run` (conformance/session.py) copies failing cases' server logs into its run dir.
+    return bool(config.getoption("artconf_run_dir", None))
+
+
 def _xdist_active(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) or bool(
         getattr(config.option, "dist", "no") != "no"
@@ -195,10 +232,27 @@ def pytest_configure(config: pytest.Config) -> None:
         pool.start()
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    pool = session.config.stash.get(_POOL, None)
+    if pool is not None:
+        pool.failed = session.testsfailed > 0 or exitstatus == pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    pool = config.stash.get(_POOL, None)
+    if pool is None or _is_worker(config):
+        return
+    for path in pool.to_be_kept():
+        what = "logs" if path.name == "logs" else "data (kept on request)"
+        terminalreporter.write_line(
+            f"artconf: server {what} kept in {path}; `artconf clean` removes it"
+        )
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(_POOL, None)
     if pool is not None and not _is_worker(config):
-        pool.stop()
+        pool.stop()  # after the session finished: conformance/session.py has copied its logs
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -216,6 +270,7 @@ def artconf_private_server(request: pytest.FixtureRequest):
     For cases that need a server configured differently from the shared ones (a region, a
     disk-backed store). Started on first call per (kind, tls, env), stopped at session end.
     """
+    pool = request.config.stash[_POOL]
     fleet: Fleet | None = None
     started: dict[tuple, Endpoint] = {}
 
@@ -224,7 +279,7 @@ def artconf_private_server(request: pytest.FixtureRequest):
         ident = (kind, tls, tuple(sorted((env or {}).items())))
         if ident not in started:
             if fleet is None:
-                fleet = Fleet(new_session_dir("private"))
+                fleet = Fleet(new_session_dir("private"), keep_data=pool.keep_data)
             key = f"{kind}-private{len(started)}" + ("-tls" if tls else "")
             try:
                 started[ident] = fleet.start_one(key, kind, tls, env)
@@ -234,7 +289,11 @@ def artconf_private_server(request: pytest.FixtureRequest):
 
     yield start
     if fleet is not None:
-        fleet.stop()
+        # Session teardown: every test of this process has reported by now.
+        failed = request.session.testsfailed > 0 and not _logs_copied(request.config)
+        kept = fleet.close(failed=failed)
+        if kept is not None:
+            pool.kept.append(kept)
 
 
 @pytest.fixture(scope="session")
