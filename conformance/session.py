@@ -10,18 +10,18 @@ import importlib.metadata
 import json
 import re
 import shutil
-import socket
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from conformance import cases, matrix
 from conformance.capabilities import Capability, parse_capability
+from conformance.commands.run import new_run_id
+from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.locations import DRIVER_OF_SERVER
 from conformance.profiles import Profile, load_profiles, profile_dir
 from conformance.records import Record, kit_sha, write_records
@@ -31,8 +31,8 @@ from drivers.deviations import DEFAULT_PATH as DEVIATIONS_PATH
 from drivers.deviations import deviations
 from drivers.secrets import redact
 from emulators.endpoint import Endpoint
-from emulators.fleet import UsageError, parse_servers
-from emulators.pytest_plugin import server_pool
+from emulators.fleet import SERVERS, UsageError, parse_servers, split_key
+from emulators.pytest_plugin import interrupted_by, server_pool
 
 #: Resolution sources (spec 3): not storage servers; cases using `artconf_source` run over them.
 RESOLUTION_SOURCES = ("kube", "manifests")
@@ -55,19 +55,6 @@ def _sdk_versions() -> dict[str, str]:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[name] = importlib.metadata.version(name)
     return versions
-
-
-def server_alive(endpoint: Endpoint) -> bool:
-    if endpoint.pid:
-        try:
-            return psutil.Process(endpoint.pid).status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
-    try:
-        with socket.create_connection((endpoint.host, endpoint.port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 class ConformanceSession:
@@ -98,7 +85,7 @@ class ConformanceSession:
         if not config.getoption("artconf_servers") and not config.getoption("artconf_endpoints"):
             local_kube = "kube" in self.sources and _kube_mode(config) == "local"
             config.option.artconf_servers = ",".join(self.servers + ["kube"] * local_kube)
-        self.run_id = config.getoption("artconf_run_id") or time.strftime("%Y%m%dT%H%M%S")
+        self.run_id = config.getoption("artconf_run_id") or new_run_id()
         run_dir = config.getoption("artconf_run_dir")
         self.run_dir = Path(run_dir) if run_dir else None
         self.shard = self._parse_shard(config.getoption("artconf_shard"))
@@ -111,6 +98,12 @@ class ConformanceSession:
         self.last_progress = self.started
         self.records: list[Record] = []
         self.sdk_versions = _sdk_versions()
+        self.liveness = Liveness()
+        self._kit_sha: str | None = None
+        self._secrets: list[str] = []
+        self._journal_file: Any = None
+        self._logs: dict[str, str] = {}  # server key -> its log's path in the run directory
+        config.pluginmanager.register(CaseWatch(self.liveness, self._endpoint), "artconf-liveness")
 
     @staticmethod
     def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -242,23 +235,49 @@ class ConformanceSession:
         if bug is not None:
             item.user_properties.append(("artconf_reference", bug.reference))
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"{server} bug: {bug.reason}"))
+        endpoint = self._endpoint(item)
+        reason = self.liveness.check(endpoint) if endpoint is not None else None
+        if reason is not None:  # found dead before: end at once, no retries against it
+            pytest.fail(reason, pytrace=False)
 
     # --- infra errors ------------------------------------------------------------------
+    def _server_key(self, item: pytest.Item) -> str | None:
+        """The key of the server a matrix case runs against (None: no server, e.g. manifests)."""
+        if _matrix_fixture(item) is None:
+            return None
+        info = json.loads(dict(item.user_properties)["artconf"])
+        if info["driver"] == RESOLUTION_DRIVER and _kube_mode(self.config) != "local":
+            return None  # a real cluster: not a server of this run
+        key = info["backend"] + ("-tls" if info["mode"] == "tls" else "")
+        return key if split_key(key)[0] in SERVERS else None
+
+    def _endpoint(self, item: pytest.Item) -> Endpoint | None:
+        key = self._server_key(item)
+        pool = server_pool(self.config)
+        return pool.endpoints.get(key) if key and pool else None
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):
+        """A case that went wrong while its server was down is an infra-error, whatever the
+        error said: decided from the server process and its port, not from the message."""
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        if not report.failed or _matrix_fixture(item) is None:
+        if not (report.failed or hasattr(report, "wasxfail")):
             return
-        backend = getattr(item, "funcargs", {}).get("artconf_backend")
-        text = str(report.longrepr)
-        if isinstance(backend, Backend) and not server_alive(backend.endpoint):
-            report.user_properties.append(
-                ("artconf_infra", f"server {backend.key} is down (pid {backend.endpoint.pid})")
-            )
-        elif report.when == "setup" and ("failed to start" in text or "not installed" in text):
-            line = next((ln for ln in text.splitlines() if "server" in ln), text[:200])
-            report.user_properties.append(("artconf_infra", line.strip()))
+        key = self._server_key(item)
+        if key is None:
+            return
+        pool = server_pool(self.config)
+        endpoint = pool.endpoints.get(key) if pool else None
+        if endpoint is None:
+            error = (pool.errors.get(key, "") if pool else "").splitlines()
+            reason = f"server {key} is not running in this run" + (f": {error[0]}" if error else "")
+        elif call.excinfo is not None and call.excinfo.errisinstance(ServerDown):
+            reason = str(call.excinfo.value)
+        else:
+            reason = self.liveness.check(endpoint, connect=True)
+        if reason is not None:
+            report.user_properties.append(("artconf_infra", reason))
 
     # --- records (controlling process only) -------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -267,8 +286,9 @@ class ConformanceSession:
         self.reports[report.nodeid].append(report)
         if report.when == "teardown":
             self.finished += 1
-            record = self._record(report.nodeid, self.reports.pop(report.nodeid))
+            record = self._finish(self._record(report.nodeid, self.reports.pop(report.nodeid)))
             self.records.append(record)
+            self._journal(record)
             if record.outcome in ("fail", "xpass", "infra-error"):
                 self.failed += 1
             self._progress()
@@ -328,21 +348,44 @@ class ConformanceSession:
         )
 
     # --- the end -----------------------------------------------------------------------
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.liveness.close()
+
+    def _finish(self, record: Record) -> Record:
+        """Redacted, stamped, its server's log copied so far: ready to be written at once."""
+        if self._kit_sha is None:
+            self._kit_sha, self._secrets = kit_sha(), self._secret_values()
+        record.kit_sha = self._kit_sha
+        record.reason = redact(record.reason, self._secrets)
+        if record.log and self.run_dir is not None:
+            key = record.log
+            record.log = self._logs.get(key) if key in self._logs else self._copy_log(key)
+            self._logs[key] = record.log
+        return record
+
+    def _journal(self, record: Record) -> None:
+        """Append the record at once, so a run killed later keeps every finished case."""
+        if self.run_dir is None:
+            return
+        if self._journal_file is None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._journal_file = open(self.run_dir / "records.jsonl", "a")  # noqa: SIM115
+        self._journal_file.write(record.to_json() + "\n")
+        self._journal_file.flush()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
             return
         self._progress(force=True)
         if self.run_dir is None:
             return
-        sha = kit_sha()
-        secrets = self._secret_values()
-        logs = self.run_dir / "logs"
-        for record in self.records:
-            record.kit_sha = sha
-            record.reason = redact(record.reason, secrets)
-            if record.log:
-                record.log = self._copy_log(record.log, logs, secrets)
-        write_records(self.run_dir / "records.jsonl", self.records)
+        if self._journal_file is not None:
+            self._journal_file.close()
+        for key, copied in self._logs.items():
+            if copied:
+                self._copy_log(key)  # again: the whole log, up to the end of the run
+        write_records(self.run_dir / "records.jsonl", self.records)  # atomic: the final word
+        sha = self._kit_sha or kit_sha()
         shutil.copytree(profile_dir(), self.run_dir / "profiles", dirs_exist_ok=True)
         shutil.copy(DEVIATIONS_PATH, self.run_dir / "deviations.yaml")
         meta = {
@@ -355,6 +398,8 @@ class ConformanceSession:
             "versions": self.sdk_versions,
             "servers": self._server_versions(),
         }
+        if exitstatus == pytest.ExitCode.INTERRUPTED:  # the records hold finished cases only
+            meta.update(partial=True, interrupted_by=interrupted_by() or "SIGINT")
         shard = f"-{self.shard[0]}of{self.shard[1]}" if self.shard else ""
         (self.run_dir / f"run{shard}.json").write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -369,15 +414,16 @@ class ConformanceSession:
             values.extend(v for k, v in endpoint.credentials.items() if "secret" in k or "key" in k)
         return values
 
-    def _copy_log(self, key: str, logs: Path, secrets: list[str]) -> str:
+    def _copy_log(self, key: str) -> str:
+        """Copy (redacted) the server log of `key` into the run; its path there, or ""."""
         pool = server_pool(self.config)
         endpoint = pool.endpoints.get(key) if pool else None
         if endpoint is None or not endpoint.log or not Path(endpoint.log).exists():
             return ""
-        target = logs / f"{key}.log"
-        if not target.exists():
-            logs.mkdir(parents=True, exist_ok=True)
-            target.write_text(redact_log(Path(endpoint.log).read_text(errors="replace"), secrets))
+        logs = self.run_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        text = redact_log(Path(endpoint.log).read_text(errors="replace"), self._secrets)
+        (logs / f"{key}.log").write_text(text)
         return f"logs/{key}.log"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

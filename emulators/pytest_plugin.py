@@ -208,11 +208,20 @@ def _xdist_active(config: pytest.Config) -> bool:
     )
 
 
+_received: list[str] = []  # the signal that interrupted the run, if it was one we handle
+
+
+def interrupted_by() -> str | None:
+    """`SIGTERM` when the run was stopped by SIGTERM (None otherwise, e.g. for Ctrl-C)."""
+    return _received[0] if _received else None
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM takes the same clean path as Ctrl-C (pytest only handles SIGINT itself)."""
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
 
         def handler(signum: int, frame: object) -> None:
+            _received.append(signal.Signals(signum).name)
             raise KeyboardInterrupt(f"signal {signum}")
 
         signal.signal(signal.SIGTERM, handler)

@@ -3,13 +3,22 @@
 `run` starts the servers (or uses `--endpoints`), runs the suites with pytest-xdist, shows
 progress, writes `reports/<run-id>/` (records, JUnit XML, server logs, profile and deviation
 snapshots), points `reports/latest` at it, prints the matrix, and exits non-zero when a cell
-failed, passed unexpectedly (xpass) or hit an infra error; skips never fail a run.
+failed, passed unexpectedly (xpass) or hit an infra error; skips never fail a run. With
+`--report` it then renders `reports/<run-id>/report.html`, also when cells failed.
+
+Ctrl-C (SIGINT) or SIGTERM stops the whole run (pytest, its workers, every server) within
+seconds, keeps the records of the cases that finished as a run marked partial in its run.json,
+and exits 130 (SIGINT) or 143 (SIGTERM). A second signal stops everything at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -19,13 +28,31 @@ from conformance import matrix
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
 from conformance.records import merge_records, read_records, summary, write_records
 from emulators.fleet import SERVERS
+from emulators.processes import reap_orphans
 
 SUITES = "conformance.suites"
+STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
+
+
+def new_run_id() -> str:
+    """A timestamp to the millisecond plus a random suffix: two runs never share one."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
+    return f"{stamp}.{int(now % 1 * 1000):03d}-{secrets.token_hex(2)}"
 
 
 def run_dir_for(reports: Path, run_id: str, shard: str | None) -> Path:
     suffix = "-shard" + shard.replace("/", "of") if shard else ""
     return reports / f"{run_id}{suffix}"
+
+
+def claim_run_dir(reports: Path, run_id: str, shard: str | None) -> Path:
+    """Create the run directory; raises FileExistsError if any run (even a concurrent one,
+    even an empty directory) already has it: creation is the atomic check."""
+    reports.mkdir(parents=True, exist_ok=True)
+    run_dir = run_dir_for(reports, run_id, shard)
+    run_dir.mkdir()
+    return run_dir
 
 
 def link_latest(reports: Path, run_dir: Path) -> None:
@@ -64,13 +91,14 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run_id = args.run_id or time.strftime("%Y%m%dT%H%M%S")
+    run_id = args.run_id or new_run_id()
     reports = Path(args.reports)
-    run_dir = run_dir_for(reports, run_id, args.shard)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        progress(f"artconf: error: {run_dir} already exists; pick another --run-id")
+    try:
+        run_dir = claim_run_dir(reports, run_id, args.shard)
+    except FileExistsError:
+        path = run_dir_for(reports, run_id, args.shard)
+        progress(f"artconf: error: {path} already exists; pick another --run-id")
         return EXIT_USAGE
-    run_dir.mkdir(parents=True, exist_ok=True)
     progress(f"artconf: run {run_id} of target {args.target} -> {run_dir}")
     began = time.monotonic()
     # The chosen backends are required: one that cannot start is an infra error, never a skip.
@@ -79,11 +107,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     servers = [b for b in (args.backends or "").split(",") if b.strip() in SERVERS]
     if servers and not args.endpoints:
         env["ARTCONF_REQUIRE"] = ",".join(servers)
-    result = subprocess.run(pytest_command(args, run_dir, run_id), check=False, env=env)
+    returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
     records_path = run_dir / "records.jsonl"
+    if received is not None:
+        return interrupted(args, run_dir, run_id, received)
     if not records_path.exists():
-        progress(f"artconf: error: the run wrote no records (pytest exit {result.returncode})")
-        return EXIT_FAILED if result.returncode not in (2, 4) else EXIT_USAGE
+        progress(f"artconf: error: the run wrote no records (pytest exit {returncode})")
+        return EXIT_FAILED if returncode not in (2, 4) else EXIT_USAGE
     link_latest(reports, run_dir)
     records = read_records(records_path)
     print(matrix.render_text(records))
@@ -93,7 +123,105 @@ def cmd_run(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         + f"; records in {records_path}"
     )
-    return EXIT_FAILED if not matrix.failing_cells(records).empty else EXIT_OK
+    status = EXIT_FAILED if not matrix.failing_cells(records).empty else EXIT_OK
+    if args.report:
+        status = render_report(run_dir, status)
+    return status
+
+
+def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int, int | None]:
+    """Run pytest in its own process group; return (exit code, the signal received or None).
+
+    A terminal's Ctrl-C then reaches only us, and we pass SIGINT to pytest's whole group
+    (controller and workers), as a terminal would: pytest writes the records of the finished
+    cases and stops its servers. SIGTERM is passed on as SIGINT too, since xdist workers die
+    on SIGTERM without reporting. A second signal, or a pytest that has not stopped after
+    STOP_GRACE_SECONDS, gets SIGKILL; the servers it owned are then reaped.
+    """
+    received: list[tuple[int, float]] = []  # (signal, when)
+    started: list[subprocess.Popen] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append((signum, time.monotonic()))
+        if started:
+            _signal_group(started[0].pid, signal.SIGINT if len(received) == 1 else signal.SIGKILL)
+
+    # Handlers first: the child then starts with default dispositions even when we were
+    # started with SIGINT ignored (as a background job of a script is).
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        proc = subprocess.Popen(command, env=env, start_new_session=True)
+    except BaseException:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        raise
+    started.append(proc)
+    if received:  # a signal came before the child existed
+        _signal_group(proc.pid, signal.SIGINT)
+    try:
+        while proc.poll() is None:
+            if received and time.monotonic() - received[0][1] > STOP_GRACE_SECONDS:
+                _signal_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if proc.poll() is None:  # unwinding from an unexpected error: leave nothing running
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+        _signal_group(proc.pid, signal.SIGKILL)  # a worker that outlived its controller
+        reap_orphans()  # servers whose owner was killed
+    return proc.returncode, (received[0][0] if received else None)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def interrupted(args: argparse.Namespace, run_dir: Path, run_id: str, signum: int) -> int:
+    """Mark the run partial, point `latest` at it if it holds records, and say so in one line.
+
+    pytest normally writes run.json itself; if it had to be killed, we write a minimal one, and
+    the records are those journaled as each case finished (a torn last line is left out).
+    """
+    name = signal.Signals(signum).name
+    records_path = run_dir / "records.jsonl"
+    warnings: list[str] = []
+    try:
+        count = len(read_records(records_path, warnings=warnings))
+    except (OSError, ValueError):
+        count = 0
+    metas = list(run_dir.glob("run*.json")) or [run_dir / _meta_name(args.shard)]
+    for meta_path in metas:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
+            "run_id": run_id, "target": args.target, "shard": args.shard or "",
+        }  # fmt: skip
+        meta.update(partial=True, interrupted_by=name)
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    if count:
+        link_latest(Path(args.reports), run_dir)
+        where = f"{count} finished cases recorded in {records_path} (run marked partial)"
+    else:
+        where = f"no case had finished; {run_dir} holds no records"
+    progress(f"artconf: interrupted by {name}: {where}; every server of the run was stopped")
+    return 128 + signum
+
+
+def _meta_name(shard: str | None) -> str:
+    return f"run-{shard.replace('/', 'of')}.json" if shard else "run.json"
+
+
+def render_report(run_dir: Path, status: int) -> int:
+    """`--report`: the run's report.html, written whatever the run's verdict."""
+    from conformance.commands.report import cmd_report
+
+    report_args = argparse.Namespace(run_dirs=[str(run_dir)], previous=None, out=None, trend=10)
+    written = cmd_report(report_args)
+    if written != EXIT_OK:
+        progress("artconf: error: the report could not be written")
+    return status or written
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -145,8 +273,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("-n", default="auto", help="xdist workers (default: auto; 0 to disable)")
     run.add_argument("-k", help="only cases matching this pytest -k expression")
     run.add_argument("--shard", metavar="I/N", help="run shard I of N (merge with `merge`)")
-    run.add_argument("--run-id", help="run id (default: a timestamp); shards share one")
+    run.add_argument(
+        "--run-id",
+        help="run id (default: a timestamp to the millisecond and a random suffix); shards "
+        "share one",
+    )
     run.add_argument("--reports", default="reports", help="where run directories go")
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="then render <run dir>/report.html (also when cells failed; exit status stays "
+        "the run's)",
+    )
     run.set_defaults(func=cmd_run)
 
     merge = sub.add_parser("merge", help="merge the shard directories of one run")
