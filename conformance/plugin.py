@@ -68,5 +68,6 @@ def pytest_configure(config: pytest.Config) -> None:
     session = ConformanceSession(config, name)  # validates options before servers start
     config.pluginmanager.register(session, "artconf-session")
     config.pluginmanager.import_plugin("conformance.fixtures")
+    config.pluginmanager.import_plugin("conformance.redaction")  # secrets out of every report
     if not config.pluginmanager.has_plugin("emulators.pytest_plugin"):
         config.pluginmanager.import_plugin("emulators.pytest_plugin")

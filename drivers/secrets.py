@@ -10,7 +10,9 @@ value, so every place that really uses a credential is easy to find.
 from __future__ import annotations
 
 import base64
+import functools
 import re
+import threading
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +24,10 @@ from pydantic_core import core_schema
 from drivers.errors import BadRequest
 
 REDACTED = "<redacted>"
+
+#: ``model.model_dump(context={REVEAL_SECRETS: True})`` serialises secret values in clear; only
+#: for data that is parsed again (Argo YAML round trips), never for data that is shown.
+REVEAL_SECRETS = "reveal_secrets"
 
 # Kubernetes Secret names are DNS subdomains and keys are [-._a-zA-Z0-9]+; checking them keeps a
 # selector from reading outside the secrets root ("../../etc/passwd").
@@ -100,11 +106,12 @@ class SecretValue:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        """Accept str/bytes/SecretValue; always serialise as ``<redacted>`` (python and JSON)."""
+        """Accept str/bytes/SecretValue; serialise as ``<redacted>`` (python and JSON) unless the
+        dump's context asks for :data:`REVEAL_SECRETS`."""
         return core_schema.no_info_plain_validator_function(
             _validate_secret,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda _value: REDACTED, when_used="always"
+                dump_secret, info_arg=True, when_used="always"
             ),
         )
 
@@ -113,6 +120,37 @@ def _validate_secret(value: Any) -> SecretValue:
     if isinstance(value, SecretValue | str | bytes):
         return SecretValue(value)
     raise ValueError("expected a string secret value")
+
+
+def dump_secret(value: SecretValue, info: core_schema.SerializationInfo) -> str:
+    """A pydantic serializer: ``<redacted>``, or the value if the context reveals secrets."""
+    context = info.context
+    if isinstance(context, Mapping) and context.get(REVEAL_SECRETS) is True:
+        return value.reveal()
+    return REDACTED
+
+
+# What the sources of this process handed out, newest last, so a test harness can redact them
+# from its reports (conformance.redaction). Bounded: a long run hands out many throwaway keys.
+_HANDED_OUT_LIMIT = 64
+_handed_out: dict[bytes, None] = {}
+_handed_out_lock = threading.Lock()
+
+
+def _hand_out(value: SecretValue) -> SecretValue:
+    raw = value.reveal_bytes()
+    with _handed_out_lock:
+        _handed_out.pop(raw, None)
+        _handed_out[raw] = None
+        while len(_handed_out) > _HANDED_OUT_LIMIT:
+            del _handed_out[next(iter(_handed_out))]
+    return value
+
+
+def handed_out() -> list[SecretValue]:
+    """The values the secret sources of this process returned (the latest 64 distinct ones)."""
+    with _handed_out_lock:
+        return [SecretValue(raw) for raw in _handed_out]
 
 
 @runtime_checkable
@@ -157,7 +195,7 @@ class DirectorySecretSource:
                 f"(looked in {secret_dir}): create the secret or fix the selector's name"
             )
         try:
-            return SecretValue(path.read_bytes())
+            return _hand_out(SecretValue(path.read_bytes()))
         except FileNotFoundError:
             raise BadRequest(
                 f"secret {name!r} has no key {key!r} (looked in {path}): "
@@ -193,7 +231,7 @@ class MemorySecretSource:
                 f"secret {name!r} has no key {key!r} (looked in memory; it has "
                 f"{', '.join(sorted(keys)) or 'no keys'}): fix the selector's key"
             )
-        return keys[key]
+        return _hand_out(keys[key])
 
     def values(self) -> list[SecretValue]:
         """Every value held, for :func:`redact`."""
@@ -228,7 +266,8 @@ def read_selector(
         raise BadRequest(f"{field}: {exc.message}", cause=exc) from exc
 
 
-def _variants(value: str) -> set[str]:
+@functools.lru_cache(maxsize=1024)  # redact() runs often with the same few secrets
+def spellings(value: str) -> frozenset[str]:
     """The spellings under which a secret may appear in text: raw, base64 and URL-encoded."""
     raw = value.encode("utf-8", "surrogateescape")
     forms = {value, value.strip()}
@@ -237,7 +276,7 @@ def _variants(value: str) -> set[str]:
         forms.update({text, text.rstrip("=")})
     forms.add(urllib.parse.quote(value, safe=""))
     forms.add(urllib.parse.quote_plus(value, safe=""))
-    return {form for form in forms if form}
+    return frozenset(form for form in forms if form)
 
 
 def redact(text: str, secrets: Iterable[SecretValue | str]) -> str:
@@ -250,7 +289,9 @@ def redact(text: str, secrets: Iterable[SecretValue | str]) -> str:
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, SecretValue) else secret
         if value.strip():
-            forms |= _variants(value)
+            forms |= spellings(value)
+    # Only spellings that occur can match: most texts hold none, and then nothing is compiled.
+    forms = {form for form in forms if form in text}
     if not forms:
         return text
     # One pass over an alternation, longest first: replacements are never matched again.

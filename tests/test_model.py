@@ -825,3 +825,74 @@ def test_archive_logs_decision(
     else:
         expected = bool(workflow)
     assert archive_logs_enabled(configured, location, workflow) is expected
+
+
+# ---------------------------------------------------------------- secret values in the YAML
+
+TOKEN, BEARER, CLIENT_SECRET = "sts-TOPSECRET-1", "Bearer TOPSECRET-2", "TOPSECRET-3"
+SECRET_FIELDS_YAML = {
+    "name": "a",
+    "http": {
+        "url": "https://example.com/x.tgz",
+        "headers": [
+            {"name": "Authorization", "value": BEARER},
+            {"name": "Accept", "value": "application/gzip"},
+        ],
+        "auth": {
+            "oauth2": {
+                "endpointParams": [
+                    {"key": "client_secret", "value": CLIENT_SECRET},
+                    {"key": "audience", "value": "storage"},
+                ]
+            }
+        },
+    },
+}
+
+
+def test_secret_bearing_fields_never_show_their_values() -> None:
+    oss = parse_artifact({"name": "a", "oss": {"bucket": "b", "key": "k", "securityToken": TOKEN}})
+    http = parse_artifact(SECRET_FIELDS_YAML)
+    repository = parse_repository({"oss": {"bucket": "b", "securityToken": TOKEN}})
+    for model in (oss, oss.oss, http, http.http, repository):
+        shown = [repr(model), str(model), str(model.model_dump()), model.model_dump_json()]
+        for text in shown:
+            assert TOKEN not in text and "TOPSECRET" not in text, text
+    assert "<redacted>" in oss.model_dump_json() and "<redacted>" in http.model_dump_json()
+    # Plain headers and parameters stay plain.
+    assert http.http and http.http.headers[1].value == "application/gzip"
+    assert "application/gzip" in repr(http) and "storage" in http.model_dump_json()
+
+
+def test_secret_bearing_fields_give_their_values_explicitly() -> None:
+    oss = parse_artifact({"name": "a", "oss": {"bucket": "b", "key": "k", "securityToken": TOKEN}})
+    assert oss.oss and oss.oss.security_token.reveal() == TOKEN
+    http = parse_artifact(SECRET_FIELDS_YAML)
+    assert http.http and http.http.headers[0].value.reveal() == BEARER  # type: ignore[union-attr]
+    # to_dict is Argo's own data, to be parsed again: the values round-trip.
+    assert oss.to_dict()["oss"]["securityToken"] == TOKEN
+    assert parse_artifact(http.to_dict()) == http
+    assert http.to_dict() == SECRET_FIELDS_YAML
+    assert parse_artifact({"name": "a", "oss": {"key": "k"}}).to_dict() == {
+        "name": "a",
+        "oss": {"key": "k"},
+    }
+
+
+def test_relocate_keeps_a_security_token() -> None:
+    archive = parse_repository(
+        {"oss": {"endpoint": "e", "bucket": "repo", "securityToken": TOKEN}}
+    ).to_artifact_location()
+    art = parse_artifact({"name": "a", "oss": {"bucket": "mine", "key": "k"}})
+    art.relocate(archive)
+    assert art.oss and art.oss.bucket == "mine" and art.oss.security_token.reveal() == TOKEN
+
+
+def test_a_bad_secret_value_is_named_not_quoted() -> None:
+    for data in (
+        {"name": "a", "oss": {"securityToken": 7}},
+        {"name": "a", "http": {"url": "u", "headers": [{"name": "Authorization", "value": 7}]}},
+    ):
+        with pytest.raises(BadRequest, match="Input should be a valid string") as info:
+            parse_artifact(data)
+        assert "7" not in str(info.value.__cause__)  # the ValidationError hides its input

@@ -16,10 +16,12 @@ from drivers.errors import BadRequest
 from drivers.model import SecretKeySelector
 from drivers.secrets import (
     REDACTED,
+    REVEAL_SECRETS,
     DirectorySecretSource,
     MemorySecretSource,
     SecretSource,
     SecretValue,
+    handed_out,
     read_selector,
     redact,
 )
@@ -209,3 +211,27 @@ def test_redact_ignores_empty_and_leaves_other_text() -> None:
 
 def test_redact_trailing_newline_secret() -> None:
     assert redact("key AKIA in log", [SecretValue("AKIA\n")]) == f"key {REDACTED} in log"
+
+
+def test_pydantic_reveals_only_when_the_context_asks() -> None:
+    h = Holder(token=VALUE)
+    assert h.model_dump(context={REVEAL_SECRETS: True}) == {"token": VALUE}
+    assert VALUE in h.model_dump_json(context={REVEAL_SECRETS: True})
+    assert h.model_dump(context={REVEAL_SECRETS: "yes"}) == {"token": REDACTED}
+    assert h.model_dump(context={"other": True}) == {"token": REDACTED}
+
+
+def test_sources_record_what_they_hand_out(tmp_path: Path) -> None:
+    (tmp_path / "dir-secret").mkdir()
+    (tmp_path / "dir-secret" / "k").write_text("from-a-directory-" + VALUE)
+    memory = MemorySecretSource({"s": {"k": "from-memory-" + VALUE, "unread": "never-" + VALUE}})
+    memory.get("s", "k")
+    DirectorySecretSource(tmp_path).get("dir-secret", "k")
+    given = [value.reveal() for value in handed_out()]
+    assert given[-2:] == ["from-memory-" + VALUE, "from-a-directory-" + VALUE]
+    assert "never-" + VALUE not in given
+
+
+def test_redact_leaves_text_without_secrets_as_it_is() -> None:
+    text = "no secret here, only <redacted> and ..."
+    assert redact(text, [VALUE, "other"]) is text

@@ -23,6 +23,7 @@ from drivers.model.locations import (
     RawArtifact,
     S3Artifact,
 )
+from drivers.secrets import REVEAL_SECRETS
 
 #: Argo's ``ArtifactLocation.Get()`` order (spec 0), by Python attribute name.
 GET_ORDER: tuple[str, ...] = (
@@ -188,8 +189,12 @@ class ArtifactLocation(ArgoModel):
                 f"archive location is {other}; give the artifact a complete {own_type} location "
                 "or only a key"
             )
-        base: dict[str, Any] = getattr(target, own_type).model_dump(exclude_unset=True)
-        base.update(own.model_dump(include=kept, exclude_unset=True))
+        # Secret values in clear: they are validated again, not shown.
+        reveal = {REVEAL_SECRETS: True}
+        base: dict[str, Any] = getattr(target, own_type).model_dump(
+            exclude_unset=True, context=reveal
+        )
+        base.update(own.model_dump(include=kept, exclude_unset=True, context=reveal))
         merged = target.model_copy(deep=True)
         setattr(merged, own_type, type(own).model_validate(base))
         return merged

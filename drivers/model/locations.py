@@ -9,7 +9,16 @@ from typing import Literal, Protocol
 from pydantic import Field, model_validator
 
 from drivers.errors import BadRequest
-from drivers.model.base import ArgoModel, ConfigMapKeySelector, SecretKeySelector, rule_error
+from drivers.model.base import (
+    ArgoModel,
+    ConfigMapKeySelector,
+    SecretKeySelector,
+    SecretText,
+    TextOrSecret,
+    rule_error,
+    secret_if_named,
+)
+from drivers.secrets import SecretValue
 
 
 class LocationType(Protocol):
@@ -188,7 +197,7 @@ class OSSBucket(ArgoModel):
     access_key_secret: SecretKeySelector | None = None
     secret_key_secret: SecretKeySelector | None = None
     create_bucket_if_not_present: bool = False
-    security_token: str = ""
+    security_token: SecretText = SecretValue("")  # an STS token in the YAML itself
     lifecycle_rule: OSSLifecycleRule | None = None
     use_sdk_creds: bool = Field(False, alias="useSDKCreds")
 
@@ -243,8 +252,15 @@ def _with_url_path(url: str, key: str) -> str:
 
 
 class Header(ArgoModel):
+    """A request header; the value of a credential header (``Authorization``...) is secret."""
+
     name: str
-    value: str
+    value: TextOrSecret
+
+    @model_validator(mode="after")
+    def _secret_value(self) -> Header:
+        self.value = secret_if_named(self.name, self.value)
+        return self
 
 
 class BasicAuth(ArgoModel):
@@ -258,8 +274,15 @@ class ClientCertAuth(ArgoModel):
 
 
 class OAuth2EndpointParam(ArgoModel):
+    """An extra token-endpoint parameter; a credential one (``client_secret``...) is secret."""
+
     key: str
-    value: str = ""
+    value: TextOrSecret = ""
+
+    @model_validator(mode="after")
+    def _secret_value(self) -> OAuth2EndpointParam:
+        self.value = secret_if_named(self.key, self.value)
+        return self
 
 
 class OAuth2Auth(ArgoModel):
