@@ -37,7 +37,14 @@ def pytest_argv(root: Path, *args: str) -> list[str]:
 
 
 def kit_env(state_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "ARTCONF_STATE_DIR": str(state_dir), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "ARTCONF_STATE_DIR": str(state_dir),
+        # Inner runs keep their server data (and the logs of failing runs) beside their state,
+        # never in the user's cache.
+        "ARTCONF_SESSIONS_DIR": str(state_dir.parent / "sessions"),
+        "PYTHONPATH": str(REPO),
+    }
     env.pop("ARTCONF_REQUIRE", None)
     env.pop("PYTEST_XDIST_WORKER", None)
     env.update(extra)

@@ -15,6 +15,7 @@ from conformance.liveness import Liveness, ServerDown
 from conformance.records import read_records
 from emulators.endpoint import Endpoint
 from tests.inner import kit_env, server_descendants, wait_for
+from tests.watch import Command, wait_for_cases
 
 
 def fake_endpoint(pid: int, port: int = 1) -> Endpoint:
@@ -64,8 +65,8 @@ def test_a_live_process_that_refuses_connections_is_down_for_its_cases():
     assert "refuses connections" in liveness.check(with_port, connect=True)
 
 
-def artconf_run(tmp_path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
+def artconf_run(tmp_path, *args: str) -> Command:
+    return Command(
         [
             sys.executable,
             "-m",
@@ -85,10 +86,7 @@ def artconf_run(tmp_path, *args: str) -> subprocess.Popen:
             "r",
             *args,
         ],
-        env=kit_env(tmp_path / "state"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        kit_env(tmp_path / "state"),
     )
 
 
@@ -124,29 +122,28 @@ def test_a_server_dead_before_the_first_case_makes_every_case_an_infra_error(tmp
         (tmp_path / "ep.json").write_text(up.stdout)
         psutil.Process(json.loads(up.stdout)["minio"]["pid"]).kill()
         run = artconf_run(tmp_path, "--endpoints", str(tmp_path / "ep.json"))
-        _, err = run.communicate(timeout=300)
+        code, _, err = run.wait(timeout=300)
     finally:
         subprocess.run(
             [sys.executable, "-m", "conformance.cli", "emulators", "down"], env=env, timeout=60
         )
-    assert run.returncode == 1, err
+    assert code == 1, err
     counts = minio_outcomes(tmp_path)
     assert counts.get("infra-error", 0) > 100, counts  # every case that was not a declared skip
     assert set(counts) <= {"infra-error", "skip"}, counts
 
 
+def minio_process(pid: int) -> psutil.Process | None:
+    return next((p for p in server_descendants(pid) if p.name() == "minio"), None)
+
+
 def test_a_server_killed_mid_run_fails_no_case(tmp_path):
     run = artconf_run(tmp_path)
-    try:
-        minio = wait_for(lambda: server_descendants(run.pid), 120, "the run's MinIO")[0]
-        wait_for(lambda: len(psutil.Process(run.pid).children(recursive=True)) >= 4, 60, "workers")
-        time.sleep(4)  # some cases pass first
-        assert run.poll() is None, "the run ended before the kill"
-        minio.kill()
-        _, err = run.communicate(timeout=300)
-    finally:
-        run.kill()
-    assert run.returncode == 1, err
+    minio = wait_for(lambda: minio_process(run.proc.pid), 120, "the run's MinIO")
+    wait_for_cases(run.output)  # some cases pass first
+    minio.kill()
+    code, _, err = run.wait(timeout=300)
+    assert code == 1, err
     counts = minio_outcomes(tmp_path)
     assert counts.get("fail", 0) == 0 and counts.get("xpass", 0) == 0, counts
     assert counts.get("pass", 0) > 0 and counts.get("infra-error", 0) > 0, counts

@@ -28,7 +28,7 @@ from conformance import matrix
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
 from conformance.records import merge_records, read_records, summary, write_records
 from emulators.fleet import SERVERS
-from emulators.processes import reap_orphans
+from emulators.sessions import reap_orphans_and_data
 
 SUITES = "conformance.suites"
 STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
@@ -111,6 +111,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     records_path = run_dir / "records.jsonl"
     if received is not None:
         return interrupted(args, run_dir, run_id, received)
+    interrupted_itself = returncode == 2 and records_path.exists()  # 2 without: collection
+    if returncode < 0 or returncode == 3 or interrupted_itself:  # the records are partial
+        how = {3: "crashed (internal error)", 2: "was interrupted"}.get(returncode, "")
+        how = how or f"was killed by {signal.Signals(-returncode).name}"
+        mark_partial(args, run_dir, run_id, f"pytest {how}")
+        progress(f"artconf: error: pytest {how}; the run in {run_dir} is incomplete")
+        return EXIT_FAILED
     if not records_path.exists():
         progress(f"artconf: error: the run wrote no records (pytest exit {returncode})")
         return EXIT_FAILED if returncode not in (2, 4) else EXIT_USAGE
@@ -171,7 +178,7 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
         _signal_group(proc.pid, signal.SIGKILL)  # a worker that outlived its controller
-        reap_orphans()  # servers whose owner was killed
+        reap_orphans_and_data()  # servers whose owner was killed, and their data
     return proc.returncode, (received[0][0] if received else None)
 
 
@@ -193,13 +200,7 @@ def interrupted(args: argparse.Namespace, run_dir: Path, run_id: str, signum: in
         count = len(read_records(records_path, warnings=warnings))
     except (OSError, ValueError):
         count = 0
-    metas = list(run_dir.glob("run*.json")) or [run_dir / _meta_name(args.shard)]
-    for meta_path in metas:
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
-            "run_id": run_id, "target": args.target, "shard": args.shard or "",
-        }  # fmt: skip
-        meta.update(partial=True, interrupted_by=name)
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    mark_partial(args, run_dir, run_id, name)
     if count:
         link_latest(Path(args.reports), run_dir)
         where = f"{count} finished cases recorded in {records_path} (run marked partial)"
@@ -207,6 +208,17 @@ def interrupted(args: argparse.Namespace, run_dir: Path, run_id: str, signum: in
         where = f"no case had finished; {run_dir} holds no records"
     progress(f"artconf: interrupted by {name}: {where}; every server of the run was stopped")
     return 128 + signum
+
+
+def mark_partial(args: argparse.Namespace, run_dir: Path, run_id: str, cause: str) -> None:
+    """Say in the run's meta file(s) that its records hold only the cases that finished."""
+    metas = list(run_dir.glob("run*.json")) or [run_dir / _meta_name(args.shard)]
+    for meta_path in metas:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
+            "run_id": run_id, "target": args.target, "shard": args.shard or "",
+        }  # fmt: skip
+        meta.update(partial=True, interrupted_by=cause)
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def _meta_name(shard: str | None) -> str:
