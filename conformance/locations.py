@@ -28,7 +28,7 @@ class Location:
 
     driver: str
     fields: dict[str, Any]
-    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # values
     context: dict[str, Any] = field(default_factory=dict)
 
     def artifact(self, name: str = "artifact", **extra: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.locations import DRIVER_OF_SERVER
 from conformance.profiles import Profile, load_profiles, profile_dir
 from conformance.records import Record, kit_sha, write_records
+from conformance.redaction import secret_values
 from conformance.store import Backend
 from conformance.targets import Target, TargetError, parse_target
 from drivers.deviations import DEFAULT_PATH as DEVIATIONS_PATH
@@ -354,7 +355,7 @@ class ConformanceSession:
     def _finish(self, record: Record) -> Record:
         """Redacted, stamped, its server's log copied so far: ready to be written at once."""
         if self._kit_sha is None:
-            self._kit_sha, self._secrets = kit_sha(), self._secret_values()
+            self._kit_sha, self._secrets = kit_sha(), list(secret_values(self.config))
         record.kit_sha = self._kit_sha
         record.reason = redact(record.reason, self._secrets)
         if record.log and self.run_dir is not None:
@@ -406,13 +407,6 @@ class ConformanceSession:
     def _server_versions(self) -> dict[str, str]:
         pool = server_pool(self.config)
         return {k: e.version for k, e in (pool.endpoints if pool else {}).items()}
-
-    def _secret_values(self) -> list[str]:
-        pool = server_pool(self.config)
-        values = []
-        for endpoint in (pool.endpoints if pool else {}).values():
-            values.extend(v for k, v in endpoint.credentials.items() if "secret" in k or "key" in k)
-        return values
 
     def _copy_log(self, key: str) -> str:
         """Copy (redacted) the server log of `key` into the run; its path there, or ""."""
