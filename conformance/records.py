@@ -40,17 +40,46 @@ class Record:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-def read_records(path: Path) -> list[Record]:
+def read_records(path: Path, *, warnings: list[str] | None = None) -> list[Record]:
+    """The records of one records.jsonl; any damage is a ValueError naming `path:line`.
+
+    With a `warnings` list, a truncated last line (no newline and not JSON: the writer was
+    killed mid-line) is left out and described in `warnings` instead of being an error.
+    """
+    with open(path, "rb") as handle:  # bytes: a line that is not UTF-8 is named like any other
+        lines = handle.readlines()
     records = []
-    with open(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(Record(**json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a record: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            if warnings is not None and number == len(lines) and not line.endswith(b"\n"):
+                warnings.append(
+                    f"{path}:{number}: the last line is cut short (the run was killed while "
+                    f"writing it?): left out, {len(records)} records read"
+                )
+                break
+            raise ValueError(f"{path}:{number}: not a record: {exc}") from None
+        records.append(_record(data, f"{path}:{number}"))
     return records
+
+
+def _record(data: Any, where: str) -> Record:
+    """One decoded line as a Record, or a ValueError saying what is wrong at `where`."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: not a record: a JSON {type(data).__name__}, not an object")
+    try:
+        record = Record(**data)
+    except TypeError as exc:
+        raise ValueError(f"{where}: not a record: {exc}") from None
+    if record.outcome not in OUTCOMES:
+        raise ValueError(
+            f"{where}: unknown outcome {str(record.outcome)[:40]!r}; "
+            f"valid outcomes: {', '.join(OUTCOMES)}"
+        )
+    return record
 
 
 def write_records(path: Path, records: Iterable[Record]) -> None:

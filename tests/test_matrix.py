@@ -83,6 +83,61 @@ def test_merge_refuses_mixed_runs_and_duplicates(tmp_path):
         list(merge_records([a, c]))
 
 
+def _lines(path, *records, tail: str = ""):
+    path.write_text("".join(r.to_json() + "\n" for r in records) + tail)
+    return path
+
+
+def test_an_unknown_outcome_is_an_error_naming_the_line_and_the_valid_outcomes(tmp_path):
+    path = _lines(tmp_path / "r.jsonl", rec("pass", case="a"), rec("passed", case="b"))
+    with pytest.raises(ValueError) as caught:
+        read_records(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: unknown outcome 'passed'; valid outcomes: pass, fail")
+    assert "infra-error" in message
+
+
+def test_a_truncated_last_line_is_left_out_with_a_warning_only_when_asked(tmp_path):
+    cut = rec("fail", case="b").to_json()[:40]  # a writer killed mid-line: no newline
+    path = _lines(tmp_path / "r.jsonl", rec("pass", case="a"), tail=cut)
+    with pytest.raises(ValueError, match=f"^{path}:2: not a record"):
+        read_records(path)  # strict by default: `artconf run` and merge keep refusing it
+    warnings: list[str] = []
+    assert [r.case for r in read_records(path, warnings=warnings)] == ["a"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{path}:2: the last line is cut short")
+
+
+@pytest.mark.parametrize(
+    ("tail", "line"),
+    [
+        ('{"run_id": "r1"\n', 2),  # bad JSON, but a whole line: not a killed writer
+        ('{"run_id": "r1"}\n{"x"\n', 2),  # damage before the last line
+        ("[1, 2]", 2),  # JSON, but not a record
+        ('{"outcome": "pass"}', 2),  # a record without its fields
+    ],
+)
+def test_other_damage_stays_an_error_naming_path_and_line(tmp_path, tail, line):
+    path = _lines(tmp_path / "r.jsonl", rec("pass", case="a"), tail=tail)
+    with pytest.raises(ValueError, match=f"^{path}:{line}: "):
+        read_records(path, warnings=[])
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path):
+    path = _lines(tmp_path / "r.jsonl", rec("pass", case="a"))
+    with open(path, "ab") as handle:
+        handle.write(b'{"run_id": "\xff"}\n')
+    with pytest.raises(ValueError, match=f"^{path}:2: not a record"):
+        read_records(path)
+
+
+def test_a_complete_last_line_without_newline_is_a_record(tmp_path):
+    path = _lines(tmp_path / "r.jsonl", rec("pass", case="a"), tail=rec("fail", case="b").to_json())
+    warnings: list[str] = []
+    assert [r.case for r in read_records(path, warnings=warnings)] == ["a", "b"]
+    assert warnings == []
+
+
 def test_every_shipped_profile_loads_and_every_gap_has_a_reason():
     profiles = load_profiles()
     assert set(profiles) == {"minio", "moto", "azurite", "fake-gcs", "kube", "manifests"}
