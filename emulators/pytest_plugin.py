@@ -262,6 +262,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(_POOL, None)
     if pool is not None and not _is_worker(config):
         pool.stop()  # after the session finished: conformance/session.py has copied its logs
+        # xdist has torn its workers down by now; a worker killed on the way (it did not stop
+        # in time after Ctrl-C) leaves its private servers to us.
+        reap_orphans_and_data()
 
 
 @pytest.hookimpl(optionalhook=True)
