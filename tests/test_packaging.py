@@ -35,4 +35,4 @@ def test_wheel_ships_profiles_and_the_azurite_lockfile(tmp_path):
     assert "emulators/azurite/package-lock.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "artconf = conformance.plugin" in text and "artconf = conformance.cli:main" in text
+    assert "artconf = conformance.plugin" in text and "artconf = conformance.entry:main" in text
