@@ -9,22 +9,27 @@ Words used below:
 - a *run* is one or more run directories read together (e.g. the shards of one run);
 - a *cell* is (driver, capability, column), column being the backend plus `-tls` in TLS mode;
 - the *previous run* is, by default, the newest run directory beside the first one whose run id
-  sorts before the current run id (ids are timestamps; digits compare as numbers);
+  sorts before the current run id (ids are timestamps; digits compare as numbers); an earlier
+  run that is damaged or partial is skipped, for the diff and the trend, and noted on the page;
 - a cell is *flaky* in the trend when one run differs from the runs on both sides (A B A).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import copy
 import html
 import itertools
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +89,8 @@ class Run:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     deviations: list[dict[str, Any]] = field(default_factory=list)
     origin: dict[str, Path] = field(default_factory=dict)  # case id -> its run directory
+    warnings: list[str] = field(default_factory=list)  # a partial run, a truncated records file
+    skipped: list[str] = field(default_factory=list)  # earlier runs left out, and why
     _cells: pd.DataFrame | None = None
 
     @property
@@ -96,6 +103,11 @@ class Run:
             self._cells = cell_table(self.records)
         return self._cells
 
+    @property
+    def partial(self) -> bool:
+        """The run was interrupted (`"partial": true` in run.json): some cases never ran."""
+        return bool(self.meta.get("partial"))
+
 
 def natural_key(text: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
@@ -103,6 +115,11 @@ def natural_key(text: str) -> list[Any]:
 
 def is_run_dir(path: Path) -> bool:
     return path.is_dir() and (path / "records.jsonl").is_file()
+
+
+def looks_like_run_dir(path: Path) -> bool:
+    """A run directory, or one that was meant to be (a run.json but no records.jsonl)."""
+    return path.is_dir() and (is_run_dir(path) or any(path.glob("run*.json")))
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:
@@ -114,8 +131,20 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ReportError(f"{path}: not a run.json: {exc}") from None
-        _merge_meta(meta, data)
+        if not isinstance(data, dict):
+            raise ReportError(f"{path}: not a run.json: a JSON {type(data).__name__}")
+        try:
+            _merge_meta(meta, data)
+        except (TypeError, ValueError) as exc:  # e.g. a duration that is not a number
+            raise ReportError(f"{path}: not a run.json: {exc}") from None
     return meta
+
+
+def partial_note(meta: dict[str, Any]) -> str:
+    """The warning for an interrupted run, naming the signal when run.json records it."""
+    by = meta.get("interrupted_by")
+    how = f"interrupted by {by}" if by else "interrupted"
+    return f"partial run ({how}): cases that did not run are missing from the matrix"
 
 
 def _merge_meta(into: dict[str, Any], data: dict[str, Any]) -> None:
@@ -149,25 +178,33 @@ def load_run(*run_dirs: str | Path) -> Run:
     origin: dict[str, Path] = {}
     profiles: dict[str, dict[str, Any]] = {}
     deviations: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []
     for path in dirs:
         _merge_meta(meta, read_meta(path))
         try:
-            for record in read_records(path / "records.jsonl"):
+            for record in read_records(path / "records.jsonl", warnings=warnings):
                 by_case[record.case_id] = record  # a later directory wins
                 origin[record.case_id] = path
+        except OSError as exc:
+            raise ReportError(
+                f"{path / 'records.jsonl'}: cannot read: {exc.strerror or exc}"
+            ) from None
         except ValueError as exc:
             raise ReportError(str(exc)) from None
         for profile in sorted((path / "profiles").glob("*.yaml")):
             data = _yaml(profile)
             if isinstance(data, dict):
                 profiles[str(data.get("server", profile.stem))] = data
-        for row in _yaml(path / "deviations.yaml") or []:
+        rows = _yaml(path / "deviations.yaml")
+        for row in rows if isinstance(rows, list) else []:
             if isinstance(row, dict) and "id" in row:
                 deviations[str(row["id"])] = row
     records = list(by_case.values())
     if not meta.get("run_id") and records:
         meta["run_id"] = records[0].run_id
-    return Run(dirs, meta, records, profiles, list(deviations.values()), origin)
+    if meta.get("partial"):
+        warnings.insert(0, partial_note(meta))
+    return Run(dirs, meta, records, profiles, list(deviations.values()), origin, warnings)
 
 
 def _yaml(path: Path) -> Any:
@@ -175,37 +212,78 @@ def _yaml(path: Path) -> Any:
         return None
     try:
         return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ReportError(f"{path}: not YAML: {exc}") from None
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        message = " ".join(str(exc).split())  # PyYAML's message spans lines: keep one
+        raise ReportError(f"{path}: not YAML: {message}") from None
 
 
 def history(run: Run, reports: Path | None = None) -> list[Path]:
-    """Run directories beside the run (or in `reports`) with an earlier run id, oldest first."""
+    """Run directories beside the run (or in `reports`) with an earlier run id, oldest first.
+
+    A directory whose run.json cannot be read, or that has a run.json but no records, is left
+    out and noted in `run.skipped`.
+    """
     parent = reports or run.dirs[0].parent
     current = {d.resolve() for d in run.dirs}
     key = natural_key(run.run_id)
     earlier = []
     for path in parent.iterdir() if parent.is_dir() else []:
-        if path.is_symlink() or path.resolve() in current or not is_run_dir(path):
+        if path.is_symlink() or path.resolve() in current or not looks_like_run_dir(path):
             continue
-        run_id = str(read_meta(path).get("run_id", path.name))
+        if not is_run_dir(path):
+            _skip(run, path, "no records.jsonl")
+            continue
+        try:
+            run_id = str(read_meta(path).get("run_id", path.name))
+        except ReportError as exc:
+            _skip(run, path, str(exc))
+            continue
         if natural_key(run_id) < key:
             earlier.append((natural_key(run_id), path))
     return [path for _, path in sorted(earlier)]
 
 
+def _skip(run: Run, path: Path, why: str) -> None:
+    note = f"skipped earlier run {path}: {why}"
+    if note not in run.skipped:  # history is read once for the diff and once for the trend
+        run.skipped.append(note)
+
+
+def earlier_runs(run: Run, count: int) -> list[Run]:
+    """The newest `count` usable runs before this one, oldest first.
+
+    A damaged or partial run is skipped (and noted in `run.skipped`): the one before it is used
+    instead, so the diff and the trend compare complete runs only.
+    """
+    loaded: list[Run] = []
+    for path in reversed(history(run)):
+        if len(loaded) >= count:
+            break
+        try:
+            before = load_run(path)
+        except ReportError as exc:
+            _skip(run, path, str(exc))
+            continue
+        if before.warnings:
+            _skip(run, path, before.warnings[0])
+            continue
+        loaded.append(before)
+    return loaded[::-1]
+
+
 def previous_run(run: Run, previous: str | Path | None = None) -> Run | None:
-    """`previous` if given, else the newest earlier run beside this one, else None."""
+    """`previous` if given, else the newest usable earlier run beside this one, else None."""
     if previous:
         return load_run(previous)
-    earlier = history(run)
-    return load_run(earlier[-1]) if earlier else None
+    earlier = earlier_runs(run, 1)
+    return earlier[-1] if earlier else None
 
 
 def trend_runs(run: Run, count: int = TREND_RUNS) -> list[Run]:
     """The last `count` runs, oldest first, ending with this one."""
-    earlier = history(run)[-(count - 1) :] if count > 1 else []
-    return [*(load_run(path) for path in earlier), run]
+    return [*earlier_runs(run, count - 1), run] if count > 1 else [run]
 
 
 def load_all(
@@ -214,11 +292,13 @@ def load_all(
     """The run, the run it is compared with (or None) and the runs of the trend, oldest first.
 
     The default previous run is the newest earlier one, i.e. the one before last in the trend.
+    A `previous` given is used even when partial or truncated, with a warning saying so.
     """
     run = load_run(*run_dirs)
     runs = trend_runs(run, max(2, count))
     if previous:
         before: Run | None = load_run(previous)
+        run.warnings += [f"the run compared with, {previous}: {note}" for note in before.warnings]
     else:
         before = runs[-2] if len(runs) > 1 else None
     return run, before, runs[-count:] if count > 0 else [run]
@@ -369,6 +449,9 @@ CSS = """
 .artconf .dot { display: inline-block; width: 1.7em; text-align: center; border-radius: 3px;
   font-weight: 700; }
 .artconf .none { color: #57606a; font-style: italic; }
+.artconf .warnings { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px;
+  padding: 6px 12px 6px 2em; margin: .2em 0 .8em; color: #3b2300; }
+.artconf .warnings li { margin: .15em 0; word-break: break-word; }
 """
 
 SCRIPT = """
@@ -428,17 +511,37 @@ def _kv(rows: Iterable[tuple[str, str]]) -> str:
     return f'<table class="kv">{body}</table>'
 
 
+def verdict(run: Run) -> tuple[str, str]:
+    """(cell state whose colour the verdict takes, its text): green only for a complete run."""
+    states = state_counts(run.cells)
+    failing = sum(states[s] for s in ("infra-error", "failed", "xpass"))
+    if not run.records:
+        return "not-run", "no case ran: the run has no records"
+    if failing:
+        text = f"{failing} failing cell{'s' * (failing != 1)}"
+        return "failed", text + (" (partial run)" if run.partial else "")
+    if run.partial:
+        return (
+            "not-run",
+            "incomplete: the cells that ran pass or are declared, but the run was cut short",
+        )
+    return "verified", "all cells pass or are declared"
+
+
+def warnings_html(run: Run) -> str:
+    """The run's own warnings, then the earlier runs left out of the diff and the trend."""
+    items = [f'<li data-warning="run">{esc(note)}</li>' for note in run.warnings]
+    items += [f'<li data-warning="skipped">{esc(note)}</li>' for note in run.skipped]
+    if not items:
+        return ""
+    return f'<ul class="warnings" id="warnings">{"".join(items)}</ul>'
+
+
 def headline_html(run: Run) -> str:
     meta = run.meta
     counts = summary(run.records)
     states = state_counts(run.cells)
-    failing = sum(states[s] for s in ("infra-error", "failed", "xpass"))
-    verdict_state = "verified" if not failing else "failed"
-    verdict = (
-        "all cells pass or are declared"
-        if not failing
-        else f"{failing} failing cell{'s' * (failing != 1)}"
-    )
+    verdict_state, verdict_text = verdict(run)
     outcome_badges = "".join(
         f'<span class="badge" data-outcome="{esc(o)}">{esc(o)}: {counts.get(o, 0)}</span>'
         for o in OUTCOMES
@@ -468,7 +571,8 @@ def headline_html(run: Run) -> str:
         ("directories", "<br>".join(f"<code>{esc(d)}</code>" for d in run.dirs)),
     ]
     body = (
-        state_badge(verdict_state, verdict, cls="verdict")
+        state_badge(verdict_state, verdict_text, cls="verdict")
+        + warnings_html(run)
         + f'<div class="badges" id="outcomes">{outcome_badges}</div>'
         + f'<div class="badges" id="cell-states">{state_badges}</div>'
         + _kv(rows)
@@ -936,16 +1040,24 @@ def build_report(
     trend: int = TREND_RUNS,
     kit_prefix: str | None = None,
     timeout: int = 600,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Execute the notebook on `run_dirs`, write the HTML and the executed .ipynb beside it."""
+    """Execute the notebook on `run_dirs`, write the HTML and the executed .ipynb beside it.
+
+    `warn` is called, before the notebook runs, with each warning the page will show: the
+    run's own (partial, a truncated records file), then each earlier run left out. Both files
+    are written whole or not at all.
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     began = time.monotonic()
-    run = load_run(*run_dirs)  # fail early, in one line, on a bad directory
-    if previous:
-        load_run(previous)
+    # Fail early, in one line, on a bad directory; find the warnings the page will show.
+    run, _, _ = load_all(run_dirs, previous, trend)
+    warnings = [*run.warnings, *run.skipped]
+    for note in warnings if warn else []:
+        warn(note)
     out_path = Path(out) if out else run.dirs[0] / "report.html"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if not NOTEBOOK.is_file():
@@ -963,9 +1075,9 @@ def build_report(
     executed_path = out_path.with_suffix(".ipynb")
     with tempfile.TemporaryFile("w+") as kernel_log:  # the kernel's own chatter, kept quiet
         try:
-            client.execute(stdout=kernel_log, stderr=kernel_log)
+            execute_notebook(client, kernel_log)
         except CellExecutionError as exc:
-            nbformat.write(nb, executed_path)
+            write_atomically(executed_path, nbformat.writes(nb))
             ename, evalue = getattr(exc, "ename", "Error"), getattr(exc, "evalue", str(exc))
             raise ReportError(f"the report notebook failed: {ename}: {evalue}") from None
         except (DeadKernelError, RuntimeError, OSError) as exc:
@@ -975,19 +1087,118 @@ def build_report(
                 f"kernel {KERNEL_NAME!r} could not run the notebook: {exc} {last}".strip()
             ) from None
     executed = time.monotonic()
-    nbformat.write(nb, executed_path)
     text = export_html(nb)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out_path)
+    write_atomically(executed_path, nbformat.writes(nb))  # both at the end: a stop before leaves
+    write_atomically(out_path, text)  # neither
     return {
         "html": str(out_path),
         "notebook": str(executed_path),
         "html_bytes": len(text.encode()),
         "records": len(run.records),
+        "warnings": warnings,
         "execute_seconds": round(executed - began, 2),
         "seconds": round(time.monotonic() - began, 2),
     }
+
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _InterruptibleLoop(asyncio.SelectorEventLoop):
+    """An event loop whose main task SIGINT and SIGTERM cancel, as `asyncio.run` does for SIGINT.
+
+    nbclient adds loop signal handlers of its own that stop the kernel under the running cell
+    and let the execution carry on (to fail, or to finish when the signal came late); its calls
+    are ignored here. Cancelling instead lets nbclient's own `finally` clauses stop the kernel.
+    The signal is noted at once, so one that comes as the execution ends is not lost either.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: int | None = None
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+        pass  # nbclient's: see the class docstring
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        return False
+
+    def run_interruptible(self, coroutine: Any) -> Any:
+        """Run `coroutine` to its end; SIGINT or SIGTERM cancel it (main thread only)."""
+        main = self.create_task(coroutine)
+
+        def interrupt(signum: int, frame: Any) -> None:
+            self.received = self.received or signum
+            if not main.done():
+                main.cancel()
+                self.call_soon_threadsafe(lambda: None)  # wake the loop up from its select()
+
+        saved = {}
+        if threading.current_thread() is threading.main_thread():  # an ignored signal stays so
+            watched = [s for s in INTERRUPTS if signal.getsignal(s) is not signal.SIG_IGN]
+            saved = {sig: signal.signal(sig, interrupt) for sig in watched}
+        try:
+            return self.run_until_complete(main)
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+
+def execute_notebook(client: Any, kernel_log: Any) -> None:
+    """`client.execute()`, stopped with its kernel by SIGINT or SIGTERM, then the signal again.
+
+    Delivered again once the process's own handlers are back, the signal ends where it would
+    have: KeyboardInterrupt for SIGINT, the command line's handler or the default action (the
+    process ends) for SIGTERM.
+    """
+    loop = _InterruptibleLoop()
+    try:
+        loop.run_interruptible(client.async_execute(stdout=kernel_log, stderr=kernel_log))
+    except BaseException:  # after a signal: the cancellation, or a failure it caused
+        if loop.received is None:
+            raise
+    finally:
+        if loop.received is not None:
+            loop.run_until_complete(_stop_kernel(client))
+        _close_loop(loop)
+    if loop.received is not None:
+        signal.raise_signal(loop.received)
+
+
+async def _stop_kernel(client: Any) -> None:
+    """Stop what a cancelled execution may have left: the kernel, nbclient's exit hook."""
+    # nbclient unregisters its exit-time cleanup only when the execution ends undisturbed.
+    atexit.unregister(client._cleanup_kernel)
+    manager = client.km
+    if manager is None or not manager.has_kernel:
+        return
+    if client.kc is not None:
+        client.kc.stop_channels()
+    done = manager.shutdown_kernel(now=True)
+    if asyncio.iscoroutine(done):
+        await done
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left on `loop` (after a signal: the kernel client's tasks), then close it."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `path` through a temporary file beside it: readers see the old file or the new."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # usual permissions, unlike mkstemp
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except BaseException:  # an interrupt too: never leave the temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # --- synthetic runs for the benchmark ---------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import filecmp
 import importlib.util
+import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from conformance import report
 from conformance.cli import main
 from conformance.matrix import CELL_STATES
+from conformance.records import write_records
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "tests" / "fixtures" / "runs"
@@ -236,7 +239,185 @@ def test_makefile_report_writes_the_report_and_keeps_the_run_status():
     recipe = text.split("\nreport: bootstrap\n", 1)[1].split("\n\n", 1)[0]
     lines = recipe.splitlines()
     assert lines[0] == "\t$(BIN)/artconf emulators probe --tls both"
-    assert "artconf run --target reference || status=$$?" in recipe
-    assert "artconf report reports/latest --out reports/latest/report.html" in recipe
-    assert recipe.rstrip().endswith("exit $$status")
+    # `artconf run --report` renders the report also when cells failed, and exits with the
+    # run's status: no shell in between, so Ctrl-C and SIGTERM reach the run itself.
+    assert lines[1:] == ["\t$(BIN)/artconf run --target reference --report $(RUN_ARGS)"]
     assert re.search(r"^bootstrap:.*\bbrowser\b", text, re.MULTILINE)
+
+
+# --- damaged and partial runs -----------------------------------------------------------------
+def _history(tmp_path: Path) -> Path:
+    """A copy of the seeded runs to damage: tmp_path/reports/<run-id>/."""
+    reports = tmp_path / "reports"
+    for run_id in RUN_IDS:
+        shutil.copytree(RUNS / run_id, reports / run_id)
+    return reports
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a") as handle:
+        handle.write(text)
+
+
+def _unknown_outcome(run_dir: Path) -> None:
+    line = (run_dir / "records.jsonl").read_text().splitlines()[0]
+    _append(run_dir / "records.jsonl", line.replace('"outcome": "', '"outcome": "maybe-', 1))
+
+
+DAMAGE = {
+    "bad JSON line": lambda d: _append(d / "records.jsonl", "{not json\n"),
+    "unknown outcome": _unknown_outcome,
+    "truncated last line": lambda d: _append(d / "records.jsonl", '{"run_id": "202603'),
+    "bad run.json": lambda d: (d / "run.json").write_text("{"),
+    "no records.jsonl": lambda d: (d / "records.jsonl").unlink(),
+    "bad profile": lambda d: (d / "profiles" / "minio.yaml").write_text("a: [\n"),
+    "partial": lambda d: (d / "run.json").write_text(
+        json.dumps({**json.loads((d / "run.json").read_text()), "partial": True})
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_earlier_run_is_skipped_with_a_note_naming_it(tmp_path, damage):
+    reports = _history(tmp_path)
+    damaged = reports / RUN_IDS[-2]
+    DAMAGE[damage](damaged)
+    run, before, runs = report.load_all([reports / RUN_IDS[-1]], None, 10)
+    assert before.run_id == RUN_IDS[-3]  # the newest earlier run that can be read whole
+    assert [r.run_id for r in runs] == [*RUN_IDS[:-2], RUN_IDS[-1]]
+    assert len(run.skipped) == 1, run.skipped
+    assert run.skipped[0].startswith(f"skipped earlier run {damaged}: ")
+    assert "\n" not in run.skipped[0]
+    assert not run.warnings
+    assert report.previous_run(run).run_id == RUN_IDS[-3]
+
+
+def test_an_unreadable_earlier_run_is_skipped(tmp_path, monkeypatch):
+    reports = _history(tmp_path)
+    damaged = reports / RUN_IDS[-2] / "records.jsonl"
+    read = report.read_records
+
+    def refuse(path, **kw):  # chmod 0 would not stop root
+        if path == damaged:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read(path, **kw)
+
+    monkeypatch.setattr(report, "read_records", refuse)
+    run, before, _ = report.load_all([reports / RUN_IDS[-1]], None, 10)
+    assert before.run_id == RUN_IDS[-3]
+    assert run.skipped == [
+        f"skipped earlier run {damaged.parent}: {damaged}: cannot read: Permission denied"
+    ]
+
+
+def test_history_ignores_directories_that_are_not_runs(tmp_path):
+    reports = _history(tmp_path)
+    (reports / "bench").mkdir()  # e.g. reports/bench: no run.json, no records
+    run = report.load_run(reports / RUN_IDS[-1])
+    assert report.history(run) == [reports / r for r in RUN_IDS[:-1]]
+    assert run.skipped == []
+
+
+def test_a_damaged_current_run_is_one_error_naming_file_and_line(tmp_path, capsys):
+    reports = _history(tmp_path)
+    current = reports / RUN_IDS[-1]
+    _unknown_outcome(current)
+    lines = len((current / "records.jsonl").read_text().splitlines())
+    assert main(["report", str(current), "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(
+        f"artconf: error: {current / 'records.jsonl'}:{lines}: unknown outcome"
+    )
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_partial_run_and_a_truncated_records_file_are_warnings_on_the_page(tmp_path):
+    reports = _history(tmp_path)
+    current = reports / RUN_IDS[-1]
+    meta = json.loads((current / "run.json").read_text())
+    (current / "run.json").write_text(
+        json.dumps({**meta, "partial": True, "interrupted_by": "SIGINT"})
+    )
+    _append(current / "records.jsonl", '{"backend": "mi')
+    run = report.load_run(current)
+    assert run.partial
+    assert run.warnings[0] == (
+        "partial run (interrupted by SIGINT): cases that did not run are missing from the matrix"
+    )
+    assert run.warnings[1].startswith(f"{current / 'records.jsonl'}:")
+    assert "cut short" in run.warnings[1]
+    page = report.headline_html(run)
+    assert 'id="warnings"' in page and "partial run (interrupted by SIGINT)" in page
+    assert "cut short" in page
+    assert "(partial run)" in page  # the verdict: the run has failing cells
+
+
+def test_a_partial_run_that_passed_is_not_green(tmp_path):
+    reports = _history(tmp_path)
+    current = reports / RUN_IDS[-1]
+    kept = [r for r in report.load_run(current).records if r.outcome in ("pass", "skip")]
+    write_records(current / "records.jsonl", kept)
+    assert report.verdict(report.load_run(current))[0] == "verified"
+    (current / "run.json").write_text(json.dumps({"run_id": RUN_IDS[-1], "partial": True}))
+    state, text = report.verdict(report.load_run(current))
+    assert state != "verified" and "incomplete" in text
+    assert "partial run (interrupted)" in report.headline_html(report.load_run(current))
+
+
+def test_an_empty_run_says_it_ran_no_case_and_is_not_green(tmp_path):
+    run_dir = tmp_path / "20260305T020000"
+    run_dir.mkdir()
+    (run_dir / "records.jsonl").write_text("")
+    run = report.load_run(run_dir)
+    state, text = report.verdict(run)
+    assert state != "verified"
+    assert report.STATE_STYLE["verified"][0] not in report.headline_html(run)  # no green
+    assert "no case ran" in text
+
+
+def test_report_command_warns_on_stderr_and_in_the_page(tmp_path, capsys):
+    reports = _history(tmp_path)
+    current = reports / RUN_IDS[-1]
+    DAMAGE["bad JSON line"](reports / RUN_IDS[-2])
+    DAMAGE["bad run.json"](reports / RUN_IDS[0])
+    _append(current / "records.jsonl", '{"backend": "mi')
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", str(current), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    warnings = [line for line in err if line.startswith("artconf: warning: ")]
+    assert len(warnings) == 3, err
+    assert "cut short" in warnings[0]  # this run's own warnings come first
+    bad_records, bad_meta = sorted(warnings[1:], key=lambda line: RUN_IDS[0] in line)
+    assert f"skipped earlier run {reports / RUN_IDS[-2]}: " in bad_records
+    assert f"{reports / RUN_IDS[-2] / 'records.jsonl'}:" in bad_records
+    assert f"skipped earlier run {reports / RUN_IDS[0]}: " in bad_meta
+    assert not [line for line in err if "Traceback" in line]
+    page = out.read_text()
+    assert page.count('data-warning="skipped"') == 2
+    assert page.count('data-warning="run"') == 1
+    assert f"Against run <strong>{RUN_IDS[-3]}</strong>" in page
+
+
+def test_report_of_an_empty_run_writes_the_page_and_fails(tmp_path, capsys):
+    run_dir = tmp_path / "reports" / "20260305T020000"
+    run_dir.mkdir(parents=True)
+    (run_dir / "records.jsonl").write_text("")
+    out = tmp_path / "empty.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert err == [f"artconf: error: the run has no records: no case ran; see {out}"]
+    assert captured.out.strip() == str(out)
+    assert "no case ran" in out.read_text()
+
+
+def test_a_partial_run_given_as_previous_is_used_with_a_warning(tmp_path):
+    reports = _history(tmp_path)
+    DAMAGE["partial"](reports / RUN_IDS[0])
+    run, before, _ = report.load_all([reports / RUN_IDS[-1]], reports / RUN_IDS[0], 3)
+    assert before.run_id == RUN_IDS[0]
+    assert run.warnings == [
+        f"the run compared with, {reports / RUN_IDS[0]}: partial run (interrupted): cases that "
+        "did not run are missing from the matrix"
+    ]

@@ -4,6 +4,16 @@ Executes notebooks/matrix_report.ipynb headless on the `artconf-kit` kernel (ins
 this environment on first use), then writes `<run dir>/report.html` (or --out) and the executed
 notebook beside it (same name, .ipynb). The report compares the run with the newest earlier run
 beside it (or --previous) and shows the trend of the last --trend runs.
+
+Damage is reported in one line each on stderr:
+- an earlier run that is damaged (unreadable run.json or records, an unknown outcome) or
+  partial is left out of the comparison and the trend: a warning, and a note on the page;
+- this run, when partial (interrupted) or when its records file ends in a truncated line (the
+  line is left out): a warning, and a warning on the page;
+- this run, damaged otherwise: an error naming the file and line; no page, exit status 1;
+- this run without any record: the page is written (it says no case ran) but the exit status
+  is 1, as nothing was verified.
+Interrupted, the command exits 130 (SIGINT) or 143 (SIGTERM) and leaves no partial HTML.
 """
 
 from __future__ import annotations
@@ -27,17 +37,24 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         result = report.build_report(
-            run_dirs, out=args.out, previous=args.previous, trend=args.trend
+            run_dirs, out=args.out, previous=args.previous, trend=args.trend, warn=_warn
         )
     except report.ReportError as exc:
         progress(f"artconf: error: {exc}")
         return EXIT_FAILED
     print(result["html"])
+    if not result["records"]:
+        progress(f"artconf: error: the run has no records: no case ran; see {result['html']}")
+        return EXIT_FAILED
     progress(
         f"artconf: report of {result['records']} records in {result['seconds']:.1f} s: "
         f"{result['html']} ({result['html_bytes']:,} bytes), notebook {result['notebook']}"
     )
     return EXIT_OK
+
+
+def _warn(note: str) -> None:
+    progress(f"artconf: warning: {' '.join(note.split())}")  # one line, whatever the note holds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
