@@ -46,14 +46,56 @@ _HTTP_STATUS: dict[Code, int] = {
 }
 
 
+#: A key, path or value longer than this (a stretch without spaces, or a quoted repr) is cut
+#: in error messages to its first and last characters and its length.
+MAX_VALUE_CHARS = 160
+KEEP_HEAD, KEEP_TAIL = 100, 20
+#: No message, however many values it names, is longer than this.
+MAX_MESSAGE_CHARS = 2000
+
+_LONG_VALUES = re.compile(
+    r"""(?<!\w)'[^'\\]*(?:\\.[^'\\]*)*'(?!\w)"""  # a quoted repr such as 'a key' ...
+    r"""|(?<!\w)"[^"\\]*(?:\\.[^"\\]*)*"(?!\w)"""  # ... or "it's a key"
+    # An unquoted stretch without spaces (a key, a path, a URL), matched from its start only,
+    # without the punctuation that follows it in the sentence.
+    rf"""|(?<![^\s'"])[^\s'"]{{{MAX_VALUE_CHARS},}}[^\s'":;,]"""
+)
+
+
+def _cut(text: str, head: int, tail: int) -> str:
+    return f"{text[:head]}...{text[-tail:]} ({len(text)} characters)"
+
+
+def bounded(message: str) -> str:
+    """``message`` with each long value in it cut, so that it stays readable in a log line.
+
+    A 10 MB key must not make a 20 MB error; the start and end of a value, and its length,
+    are usually enough to recognise it. Applying it twice changes nothing.
+    """
+    if len(message) <= MAX_VALUE_CHARS:
+        return message
+    message = _LONG_VALUES.sub(
+        lambda m: m[0] if len(m[0]) <= MAX_VALUE_CHARS else _cut(m[0], KEEP_HEAD, KEEP_TAIL),
+        message,
+    )
+    if len(message) > MAX_MESSAGE_CHARS:  # many values: keep the start and the end
+        head, tail = message[: MAX_MESSAGE_CHARS - 300], message[-250:]
+        message = f"{head} ... ({len(message)} characters in all) ... {tail}"
+    return message
+
+
 class ArtifactError(Exception):
-    """Base of every error a driver raises; ``code`` is Argo's, ``transient`` drives retries."""
+    """Base of every error a driver raises; ``code`` is Argo's, ``transient`` drives retries.
+
+    The message is :func:`bounded` here, once for every driver and every call site.
+    """
 
     code: Code = Code.INTERNAL
 
     def __init__(
         self, message: str, *, transient: bool = False, cause: BaseException | None = None
     ) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
         self.transient = transient
@@ -503,7 +545,18 @@ _CERT_ADVICE = _Advice(
 _TRANSIENT_ADVICE = _Advice(
     "transient failure", "this may succeed on retry; check the storage service is reachable"
 )
-_INTERNAL_ADVICE = _Advice("failed", "see the cause below")
+_INTERNAL_ADVICE = _Advice("failed", "")  # no advice: the message ends with the cause itself
+
+#: S3, GCS and Azure refuse keys longer than this (bytes; Azure: characters).
+MAX_KEY_BYTES = 1024
+#: ``what`` names the key: a description longer than this holds a key (or name) far beyond
+#: what any storage accepts, so no retry can help, whatever the failure looked like (MinIO
+#: just closes the connection on a 10 MB key, which would otherwise read as transient).
+MAX_WHAT_BYTES = 8 * MAX_KEY_BYTES
+_OVERSIZED_ADVICE = _Advice(
+    "request too large",
+    f"a key longer than {MAX_KEY_BYTES} bytes is refused by S3, GCS and Azure; shorten it",
+)
 
 
 def from_exception(
@@ -517,7 +570,8 @@ def from_exception(
 
     Walks ``__cause__``/``__context__``: the first link with an SDK code or HTTP status decides
     the code; the error is transient if any link is (by table, by type or by the env pattern),
-    and never transient if any link is a certificate-verification failure. An
+    and never transient if any link is a certificate-verification failure or ``what`` is
+    longer than :data:`MAX_WHAT_BYTES` (it names a key no storage accepts). An
     :class:`ArtifactError` is returned unchanged.
     """
     if isinstance(exc, ArtifactError):
@@ -547,11 +601,14 @@ def from_exception(
         # Only the user's pattern may retry a 4xx-class error (spec 6.5 generic rule).
         transient = any(_matches_env_pattern(f.message, env or os.environ) for f in facts)
     cert_failure = any(_is_cert_failure(link) for link in links)
-    if cert_failure:
+    oversized = len(what.encode(errors="replace")) > MAX_WHAT_BYTES
+    if cert_failure or oversized:
         transient = False
 
     if cert_failure:
         advice = _CERT_ADVICE
+    elif oversized and code is Code.INTERNAL:
+        advice = _OVERSIZED_ADVICE
     elif decisive.code in _ADVICE_BY_SDK_CODE:
         advice = _ADVICE_BY_SDK_CODE[decisive.code]
     elif code in _ADVICE_BY_CODE:
@@ -559,5 +616,8 @@ def from_exception(
     else:
         advice = _TRANSIENT_ADVICE if transient else _INTERNAL_ADVICE
     detail = f"{decisive.code}: {decisive.message}" if decisive.code else decisive.message
-    message = f"{driver}: {advice.phrase} {what}: {advice.hint} (cause: {detail})"
+    if advice.hint:
+        message = f"{driver}: {advice.phrase} {what}: {advice.hint} (cause: {detail})"
+    else:
+        message = f"{driver}: {advice.phrase} {what}: {detail}"
     return error_for(code, message, transient=transient, cause=exc)

@@ -196,6 +196,16 @@ def find_tags(template: str) -> list[str]:
     return tags
 
 
+MAX_PROBLEMS_LISTED = 5
+
+
+def _listed(problems: list[str]) -> str:
+    """The first few problems, then how many more: a generated format may have thousands."""
+    shown = "; ".join(problems[:MAX_PROBLEMS_LISTED])
+    more = len(problems) - MAX_PROBLEMS_LISTED
+    return shown + (f"; and {more} more like these" if more > 0 else "")
+
+
 def render_key(template: str, context: KeyContext) -> str:
     """Substitute every ``{{variable}}`` of ``template``; all tags are checked before any output.
 
@@ -226,7 +236,7 @@ def render_key(template: str, context: KeyContext) -> str:
     if problems:
         raise BadRequest(
             f"key format {template!r}: "
-            + "; ".join(problems)
+            + _listed(problems)
             + f". Allowed variables: {ALLOWED_VARIABLES_TEXT}"
         )
     out: list[str] = []

@@ -344,7 +344,7 @@ def test_implicit_context_is_walked() -> None:
 def test_plain_exception_is_internal_and_fatal() -> None:
     err = from_exception("raw", ValueError("bad"), "loading", env=NO_ENV)
     assert (type(err), err.transient) == (Internal, False)
-    assert err.message == "raw: failed loading: see the cause below (cause: bad)"
+    assert err.message == "raw: failed loading: bad"  # the reason itself, nothing "below"
 
 
 def test_artifact_error_is_returned_unchanged() -> None:
@@ -385,3 +385,114 @@ def test_ssl_eof_is_transient_but_other_ssl_errors_are_not() -> None:
     assert from_exception("s3", eof, "reading", env=NO_ENV).transient is True
     other = ssl.SSLError(1, "wrong version number")
     assert from_exception("s3", other, "reading", env=NO_ENV).transient is False
+
+
+# ---------------------------------------------------------------------------- messages
+
+TEN_MB_KEY = "k" * 10_000_000
+
+
+def test_a_10_mb_key_gives_an_error_under_1_kb() -> None:
+    err = NotFound(f"no such key {TEN_MB_KEY!r} in bucket 'b'; check the key")
+    assert len(err.message) < 1000
+    assert "(10000002 characters)" in err.message  # the repr: the key and its two quotes
+    assert err.message.startswith("no such key 'kkk")
+    assert err.message.endswith("in bucket 'b'; check the key")
+    assert str(err) == err.message and "10000002" in repr(err)
+
+
+def test_a_long_value_keeps_its_first_100_and_last_20_characters() -> None:
+    path = "/data/" + "a" * 300 + "/end-of-the-path.txt"
+    err = BadRequest(f"cannot read {path}: no such file")
+    head, rest = err.message.removeprefix("cannot read ").split("...", 1)
+    assert head == path[:100]
+    assert rest == f"{path[-20:]} ({len(path)} characters): no such file"
+
+
+def test_a_long_key_with_spaces_is_cut_as_one_value() -> None:
+    key = "a b " * 1000
+    err = Internal(f"failed saving key {key!r} in bucket 'b'")
+    assert len(err.message) < 300
+    assert err.message.endswith(f"({len(key) + 2} characters) in bucket 'b'")
+
+
+def test_short_values_and_prose_are_left_alone() -> None:
+    message = (
+        "gcs: TLS certificate verification failed while reading key 'dir/a.txt': the server's "
+        "certificate is not signed by a CA in /etc/ssl/certs/ca-certificates.crt; give the "
+        "driver context the CA bundle that signed it (cause: [SSL] certificate verify failed)"
+    )
+    assert Internal(message).message == message
+
+
+def test_many_values_are_bounded_as_a_whole() -> None:
+    message = " ".join(f"'{'v' * 150}{n}'" for n in range(200))
+    err = Internal(message)
+    assert len(err.message) <= errors.MAX_MESSAGE_CHARS
+    assert err.message.startswith(message[:100]) and err.message.endswith(message[-100:])
+    assert "characters in all" in err.message
+
+
+def test_bounding_is_idempotent_so_a_pickled_error_keeps_its_message() -> None:
+    for message in (f"key {TEN_MB_KEY!r}", " ".join(["x" * 170] * 30), "k" * 200 + " tail"):
+        once = errors.bounded(message)
+        assert errors.bounded(once) == once
+    err = NotFound(f"no such key {TEN_MB_KEY!r}")
+    assert pickle.loads(pickle.dumps(err)).message == err.message
+
+
+def test_a_10_mb_key_that_closes_the_connection_is_not_transient() -> None:
+    # MinIO closes the connection on a 10 MB key; botocore's error repeats the whole URL.
+    from botocore.exceptions import ConnectionClosedError
+
+    url = f"http://127.0.0.1:9000/bucket/{TEN_MB_KEY}"
+    exc = ConnectionClosedError(endpoint_url=url)
+    short = from_exception("s3", exc, "saving key 'k' in bucket 'bucket'", env=NO_ENV)
+    assert short.transient is True  # a closed connection alone may well be transient
+    err = from_exception("s3", exc, f"saving key {TEN_MB_KEY!r} in bucket 'bucket'", env=NO_ENV)
+    assert err.transient is False
+    assert "transient" not in err.message and "retry" not in err.message
+    assert "longer than 1024 bytes" in err.message
+    assert len(err.message) < 1000
+
+
+def test_a_key_too_long_for_the_server_is_not_transient_even_when_it_answers() -> None:
+    class TooLong(Exception):
+        status = 414
+
+    err = from_exception("s3", TooLong("Request-URI Too Long"), f"saving key {'k' * 9000!r}")
+    assert (err.code, err.transient) == (Code.INTERNAL, False)
+
+
+def test_no_message_says_see_the_cause_below() -> None:
+    # The cause is part of the message; a log line or `artconf artifact` shows nothing below.
+    for exc in (ValueError("bad"), RuntimeError(""), KeyError("k")):
+        err = from_exception("s3", exc, "saving key '../x' in bucket 'b'", env=NO_ENV)
+        assert "below" not in err.message
+        assert err.message.startswith("s3: failed saving key '../x' in bucket 'b': ")
+        assert err.message.removeprefix("s3: failed saving key '../x' in bucket 'b': ")
+
+
+def test_a_refused_dot_dot_key_says_why() -> None:
+    class ClientError(Exception):  # what MinIO answers for a `../` key
+        status = 400
+        code = "XMinioInvalidResourceName"
+
+    exc = ClientError('Resource name contains bad components such as ".." or "."')
+    err = from_exception("s3", exc, "saving key '../dot-dot/kept.txt' in bucket 'b'", env=NO_ENV)
+    assert err.message == (
+        "s3: failed saving key '../dot-dot/kept.txt' in bucket 'b': XMinioInvalidResourceName: "
+        'Resource name contains bad components such as ".." or "."'
+    )
+    assert err.transient is False
+
+
+def test_a_key_format_with_thousands_of_bad_tags_lists_five() -> None:
+    from drivers.keys import KeyContext, render_key
+
+    with pytest.raises(BadRequest) as caught:
+        render_key("{{nope}}/" * 100_000, KeyContext())
+    message = caught.value.message
+    assert message.count("unknown variable 'nope'") == 5
+    assert "and 99995 more like these" in message
+    assert len(message) < errors.MAX_MESSAGE_CHARS
