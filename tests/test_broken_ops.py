@@ -8,8 +8,12 @@ others run only the suite module that owns the behaviour, to keep the run short.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from tests.broken.ops import LEAK_PREFIX
 from tests.matrix_runs import failing_cases, failing_cells, run_matrix
 
 BOTH = ("minio", "minio-tls")
@@ -86,13 +90,29 @@ VARIANTS = {
 }
 
 
+def _leaked(directory: Path) -> set[Path]:
+    return set(directory.glob(f"{LEAK_PREFIX}*"))
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_broken_variant_fails_exactly_its_cells(variant, artconf_server, tmp_path):
     k, expected_cells, expected_cases = VARIANTS[variant]
+    # The run's temp files (a leaking variant's above all) go under tmp_path, not the system's
+    # temp directory; the suite's no-temp-file cases point TMPDIR at an empty one of their own.
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    before = _leaked(Path(tempfile.gettempdir()))
     result, records = run_matrix(
-        artconf_server, tmp_path, target=f"python:tests.broken.ops:{variant}", k=k
+        artconf_server,
+        tmp_path,
+        target=f"python:tests.broken.ops:{variant}",
+        k=k,
+        env={"TMPDIR": str(tmpdir)},
     )
     assert records, f"no records written:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert failing_cells(records) == expected_cells, result.stdout[-3000:]
     assert failing_cases(records) == expected_cases
     assert result.returncode != 0
+    if variant == "save_stream_leaks_temp_file":
+        assert _leaked(tmpdir), "the variant leaks outside its cases' TMPDIR too"
+    assert _leaked(Path(tempfile.gettempdir())) <= before, "temp files left outside tmp_path"

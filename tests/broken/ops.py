@@ -111,11 +111,19 @@ class StreamTruncatedAt1MiB(Wrapped):
         return io.BufferedReader(_Truncated(stream, MIB))  # type: ignore[return-value]
 
 
+LEAK_PREFIX = "broken-upload-"
+
+
 class SaveStreamLeaksTempFile(Wrapped):
-    """save_stream buffers the stream to a temp file (Argo's fallback) and never removes it."""
+    """save_stream buffers the stream to a temp file (Argo's fallback) and never removes it.
+
+    The file goes where tempfile puts it (TMPDIR): the suite's no-temp-file cases look for it
+    there, and a test running this variant points TMPDIR at a directory it owns, so that what
+    the other cases leak is removed with that directory.
+    """
 
     def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
-        fd, name = tempfile.mkstemp(prefix="broken-upload-")
+        fd, name = tempfile.mkstemp(prefix=LEAK_PREFIX)
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(stream, out)
         self.inner.save(name, artifact)
