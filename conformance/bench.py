@@ -4,7 +4,8 @@ One server per run (MinIO; fake-gcs-server and Azurite backed by disk, so the se
 is not the client's), one driver in this process. After a warm-up transfer the benchmark
 samples this process's RSS and the bytes under an empty TMPDIR (and the driver's temp_dir)
 while `save_stream` uploads `size` bytes from a generator and `open_stream` reads them back.
-Targets (issue 4): RSS growth at most 64 MiB, temp bytes 0.
+Targets: RSS growth at most 64 MiB whatever the size (the stream is never held in memory),
+and 0 temp-file bytes (nothing is buffered on disk either).
 """
 
 from __future__ import annotations
