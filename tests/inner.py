@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -98,3 +100,16 @@ def disk_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def tree_bytes(path: Path) -> int:
     """Bytes of the regular files under `path` (0 when it does not exist)."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def emulators_up(env: dict[str, str], *args: str) -> dict:
+    """`artconf emulators up ARGS --json` in `env`; its endpoints (asserts that it started)."""
+    up = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "emulators", "up", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert up.returncode == 0, up.stderr
+    return json.loads(up.stdout)

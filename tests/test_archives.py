@@ -1081,19 +1081,20 @@ def assert_refused_cleanly(
 GiB_BOMB = 1024 * MiB
 
 
-@pytest.mark.parametrize(
-    ("limits", "setting", "most"),
-    [
-        pytest.param(
-            ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6),
-            f"{MAX_BYTES_ENV}=4194304",
-            4 * MiB,
-            id="bytes",
-        ),
-        # The real defaults: zeros go past 500:1 as soon as the ratio is checked (16 MiB).
-        pytest.param(ExtractionLimits(), f"{MAX_RATIO_ENV}=500", 24 * MiB, id="ratio-default"),
-    ],
-)
+# (limits, the setting the error names, the most bytes it may write first)
+BOMB_LIMITS = [
+    pytest.param(
+        ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6),
+        f"{MAX_BYTES_ENV}=4194304",
+        4 * MiB,
+        id="bytes",
+    ),
+    # The real defaults: zeros go past 500:1 as soon as the ratio is checked (16 MiB).
+    pytest.param(ExtractionLimits(), f"{MAX_RATIO_ENV}=500", 24 * MiB, id="ratio-default"),
+]
+
+
+@pytest.mark.parametrize(("limits", "setting", "most"), BOMB_LIMITS)
 def test_tar_gz_bomb_is_refused_while_streaming(
     tmp_path: Path, written: Written, limits: ExtractionLimits, setting: str, most: int
 ) -> None:
@@ -1108,18 +1109,7 @@ def test_tar_gz_bomb_is_refused_while_streaming(
     assert [p.parent for p in written.removed] == [parent]
 
 
-@pytest.mark.parametrize(
-    ("limits", "setting", "most"),
-    [
-        pytest.param(
-            ExtractionLimits(max_bytes=4 * MiB, max_ratio=10**6),
-            f"{MAX_BYTES_ENV}=4194304",
-            4 * MiB,
-            id="bytes",
-        ),
-        pytest.param(ExtractionLimits(), f"{MAX_RATIO_ENV}=500", 24 * MiB, id="ratio-default"),
-    ],
-)
+@pytest.mark.parametrize(("limits", "setting", "most"), BOMB_LIMITS)
 def test_zip_bomb_is_refused_while_streaming(
     tmp_path: Path, written: Written, limits: ExtractionLimits, setting: str, most: int
 ) -> None:

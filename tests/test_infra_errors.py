@@ -14,7 +14,7 @@ import pytest
 from conformance.liveness import Liveness, ServerDown
 from conformance.records import read_records
 from emulators.endpoint import Endpoint
-from tests.inner import kit_env, server_descendants, wait_for
+from tests.inner import emulators_up, kit_env, server_descendants, wait_for
 from tests.watch import Command, wait_for_cases
 
 
@@ -99,28 +99,10 @@ def minio_outcomes(tmp_path) -> dict[str, int]:
 
 def test_a_server_dead_before_the_first_case_makes_every_case_an_infra_error(tmp_path):
     env = kit_env(tmp_path / "state")
-    up = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance.cli",
-            "emulators",
-            "up",
-            "--only",
-            "minio",
-            "--tls",
-            "off",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert up.returncode == 0, up.stderr
+    endpoints = emulators_up(env, "--only", "minio", "--tls", "off")
     try:
-        (tmp_path / "ep.json").write_text(up.stdout)
-        psutil.Process(json.loads(up.stdout)["minio"]["pid"]).kill()
+        (tmp_path / "ep.json").write_text(json.dumps(endpoints))
+        psutil.Process(endpoints["minio"]["pid"]).kill()
         run = artconf_run(tmp_path, "--endpoints", str(tmp_path / "ep.json"))
         code, _, err = run.wait(timeout=300)
     finally:

@@ -13,6 +13,7 @@ import pytest
 from tests.inner import (
     alive,
     disk_env,
+    emulators_up,
     kit_env,
     pytest_argv,
     server_descendants,
@@ -207,16 +208,9 @@ def test_bad_names_are_one_line(tmp_path, argv, needle):
 
 def test_server_killed_from_outside_shows_dead_with_exit_code(tmp_path):
     env = disk_env(tmp_path)
-    up = subprocess.run(
-        artconf("emulators", "up", "--only", "fake-gcs", "--json"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert up.returncode == 0, up.stderr
+    endpoints = emulators_up(env, "--only", "fake-gcs")
     try:
-        server = psutil.Process(json.loads(up.stdout)["fake-gcs"]["pid"])
+        server = psutil.Process(endpoints["fake-gcs"]["pid"])
         server.send_signal(signal.SIGKILL)
         wait_for(lambda: not alive([server]), 10, "the server to die")
 

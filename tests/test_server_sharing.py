@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.inner import kit_env, pytest_argv, write_project
+from tests.inner import emulators_up, kit_env, pytest_argv, write_project
 
 RECORD_PIDS = """
     import json, os, pathlib
@@ -56,27 +56,11 @@ def test_xdist_workers_share_one_server(tmp_path):
 def test_endpoints_file_reuses_running_servers(tmp_path):
     state = tmp_path / "state"
     env = kit_env(state)
-    up = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance.cli",
-            "emulators",
-            "up",
-            "--only",
-            "fake-gcs",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert up.returncode == 0, up.stderr
+    endpoints = emulators_up(env, "--only", "fake-gcs")
     try:
         endpoints_file = tmp_path / "endpoints.json"
-        endpoints_file.write_text(up.stdout)
-        pid = json.loads(up.stdout)["fake-gcs"]["pid"]
+        endpoints_file.write_text(json.dumps(endpoints))
+        pid = endpoints["fake-gcs"]["pid"]
         root = write_project(tmp_path / "proj", RECORD_PIDS)
         pids_dir = tmp_path / "pids"
         pids_dir.mkdir()

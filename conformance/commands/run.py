@@ -31,6 +31,7 @@ from emulators.fleet import SERVERS
 from emulators.sessions import reap_orphans_and_data
 
 SUITES = "conformance.suites"
+CLAIM_ATTEMPTS = 5
 STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
 
 
@@ -38,12 +39,27 @@ def new_run_id() -> str:
     """A timestamp to the millisecond plus a random suffix: two runs never share one."""
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    return f"{stamp}.{int(now % 1 * 1000):03d}-{secrets.token_hex(2)}"
+    return f"{stamp}.{int(now % 1 * 1000):03d}-{secrets.token_hex(3)}"
 
 
 def run_dir_for(reports: Path, run_id: str, shard: str | None) -> Path:
     suffix = "-shard" + shard.replace("/", "of") if shard else ""
     return reports / f"{run_id}{suffix}"
+
+
+def claim_run(reports: Path, run_id: str | None, shard: str | None) -> tuple[str, Path]:
+    """The run's id and its freshly created directory. A given id that exists is refused
+    (FileExistsError); a default id that another run took in the same instant is drawn anew."""
+    if run_id:
+        return run_id, claim_run_dir(reports, run_id, shard)
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        run_id = new_run_id()
+        try:
+            return run_id, claim_run_dir(reports, run_id, shard)
+        except FileExistsError:
+            if attempt == CLAIM_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def claim_run_dir(reports: Path, run_id: str, shard: str | None) -> Path:
@@ -91,13 +107,11 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run_id = args.run_id or new_run_id()
     reports = Path(args.reports)
     try:
-        run_dir = claim_run_dir(reports, run_id, args.shard)
-    except FileExistsError:
-        path = run_dir_for(reports, run_id, args.shard)
-        progress(f"artconf: error: {path} already exists; pick another --run-id")
+        run_id, run_dir = claim_run(reports, args.run_id, args.shard)
+    except FileExistsError as exc:
+        progress(f"artconf: error: {exc.filename} already exists; pick another --run-id")
         return EXIT_USAGE
     progress(f"artconf: run {run_id} of target {args.target} -> {run_dir}")
     began = time.monotonic()
