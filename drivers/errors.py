@@ -51,7 +51,7 @@ _HTTP_STATUS: dict[Code, int] = {
 MAX_VALUE_CHARS = 160
 KEEP_HEAD, KEEP_TAIL = 100, 20
 #: No message, however many values it names, is longer than this.
-MAX_MESSAGE_CHARS = 2000
+MAX_MESSAGE_CHARS = 4000  # room for the ten problems a model error lists
 
 _LONG_VALUES = re.compile(
     r"""(?<!\w)'[^'\\]*(?:\\.[^'\\]*)*'(?!\w)"""  # a quoted repr such as 'a key' ...
