@@ -54,7 +54,7 @@ lint: python-deps
 	$(BIN)/ruff format --check .
 
 pytest: python-deps
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --cov=drivers --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --durations=15 --cov=drivers --cov-report=term:skip-covered
 
 # Re-pin the Python dependencies (needs `uv`); commit requirements.lock afterwards.
 lock:
