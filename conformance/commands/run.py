@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
     records_path = run_dir / "records.jsonl"
     if received is not None:
-        return interrupted(args, run_dir, run_id, received)
+        return interrupted(args, run_dir, run_id, received, killed=returncode == -signal.SIGKILL)
     interrupted_itself = returncode == 2 and records_path.exists()  # 2 without: collection
     if returncode < 0 or returncode == 3 or interrupted_itself:  # the records are partial
         how = {3: "crashed (internal error)", 2: "was interrupted"}.get(returncode, "")
@@ -204,7 +204,9 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def interrupted(args: argparse.Namespace, run_dir: Path, run_id: str, signum: int) -> int:
+def interrupted(
+    args: argparse.Namespace, run_dir: Path, run_id: str, signum: int, *, killed: bool
+) -> int:
     """Mark the run partial, point `latest` at it if it holds records, and say so in one line.
 
     pytest normally writes run.json itself; if it had to be killed, we write a minimal one, and
@@ -223,6 +225,8 @@ def interrupted(args: argparse.Namespace, run_dir: Path, run_id: str, signum: in
         where = f"{count} finished cases recorded in {records_path} (run marked partial)"
     else:
         where = f"no case had finished; {run_dir} holds no records"
+    if killed:  # no junit.xml then, and run.json is the minimal one written here
+        where += f"; pytest had not stopped {STOP_GRACE_SECONDS:.0f} s later and was killed"
     progress(f"artconf: interrupted by {name}: {where}; every server of the run was stopped")
     return 128 + signum
 
