@@ -958,9 +958,18 @@ def ensure_kernel() -> Path:
     except (OSError, ValueError):
         argv = []
     if argv[:1] != [sys.executable]:
-        from ipykernel.kernelspec import install
+        from ipykernel.kernelspec import write_kernel_spec
+        from jupyter_client.kernelspec import KernelSpecManager
 
-        install(prefix=sys.prefix, kernel_name=KERNEL_NAME, display_name="artconf kit")
+        # Written into a directory of our own and installed from there: ipykernel's `install`
+        # leaves its empty scratch directory behind in the system temp directory.
+        with tempfile.TemporaryDirectory(prefix="artconf-kernel-") as scratch:
+            source = write_kernel_spec(
+                Path(scratch) / KERNEL_NAME,
+                overrides={"display_name": "artconf kit"},
+                python_arguments=["-Xfrozen_modules=off"],  # as `install` does: no debugger noise
+            )
+            KernelSpecManager().install_kernel_spec(source, KERNEL_NAME, prefix=sys.prefix)
     return spec_dir
 
 
