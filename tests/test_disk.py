@@ -17,7 +17,15 @@ import pytest
 from conformance.commands.clean import parse_duration
 from emulators import paths, sessions
 from emulators.fleet import UsageError
-from tests.inner import alive, disk_env, pytest_argv, tree_bytes, wait_for, write_project
+from tests.inner import (
+    alive,
+    disk_env,
+    emulators_up,
+    pytest_argv,
+    tree_bytes,
+    wait_for,
+    write_project,
+)
 
 MB = 10**6
 
@@ -171,15 +179,7 @@ def test_probe_doctor_and_a_failing_run_leave_nothing(tmp_path):
 
 
 def _up(env: dict[str, str], *args: str) -> dict:
-    result = subprocess.run(
-        artconf("emulators", "up", "--only", "fake-gcs,kube", "--json", *args),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return emulators_up(env, "--only", "fake-gcs,kube", *args)
 
 
 def _server_procs(endpoints: dict) -> list[psutil.Process]:

@@ -163,26 +163,20 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int
     STOP_GRACE_SECONDS, gets SIGKILL; the servers it owned are then reaped.
     """
     received: list[tuple[int, float]] = []  # (signal, when)
-    started: list[subprocess.Popen] = []
+    proc: subprocess.Popen | None = None
 
     def forward(signum: int, frame: object) -> None:
         received.append((signum, time.monotonic()))
-        if started:
-            _signal_group(started[0].pid, signal.SIGINT if len(received) == 1 else signal.SIGKILL)
+        if proc is not None:
+            _signal_group(proc.pid, signal.SIGINT if len(received) == 1 else signal.SIGKILL)
 
     # Handlers first: the child then starts with default dispositions even when we were
     # started with SIGINT ignored (as a background job of a script is).
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         proc = subprocess.Popen(command, env=env, start_new_session=True)
-    except BaseException:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        raise
-    started.append(proc)
-    if received:  # a signal came before the child existed
-        _signal_group(proc.pid, signal.SIGINT)
-    try:
+        if received:  # a signal came before the child existed
+            _signal_group(proc.pid, signal.SIGINT)
         while proc.poll() is None:
             if received and time.monotonic() - received[0][1] > STOP_GRACE_SECONDS:
                 _signal_group(proc.pid, signal.SIGKILL)
@@ -191,11 +185,12 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if proc.poll() is None:  # unwinding from an unexpected error: leave nothing running
-            _signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-        _signal_group(proc.pid, signal.SIGKILL)  # a worker that outlived its controller
-        reap_orphans_and_data()  # servers whose owner was killed, and their data
+        if proc is not None:
+            if proc.poll() is None:  # unwinding from an unexpected error: leave nothing running
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)  # a worker that outlived its controller
+            reap_orphans_and_data()  # servers whose owner was killed, and their data
     return proc.returncode, (received[0][0] if received else None)
 
 
