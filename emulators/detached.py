@@ -1,8 +1,9 @@
 """`emulators up/status/down`: servers that outlive the command that started them.
 
-`up` starts the fleet, then hands every process record over (owner cleared) and writes the
-endpoints, credentials included, to a 0600 state file. If `up` dies before that hand-over
-(Ctrl-C, SIGKILL), its records still name it as owner, so the next command reaps them.
+`up` starts the fleet, writes the endpoints, credentials included, to a 0600 state file, then
+hands every process record over (owner cleared). If `up` dies before that hand-over (Ctrl-C,
+SIGKILL), its records still name it as owner, so the next command reaps them; a server is never
+started before its record is on disk (`launcher._WRAPPER`).
 
 The state file and its lock live in a directory per checkout (`paths.up_state_dir`), so `down`
 in one clone never stops another clone's servers; `--state-dir` separates further (two CI jobs
@@ -119,9 +120,11 @@ def _up(
         fleet.start(keys, progress)  # Ctrl-C here stops whatever started, then propagates
         if fleet.errors:
             raise StartFailed("; ".join(v.splitlines()[0] for v in fleet.errors.values()))
-        new_state = _hand_over(fleet)
-        _write_state(path, new_state)
+        new_state = _state(fleet)
+        _write_state(path, new_state)  # first: a kill before the hand-over leaves orphans to reap
+        _hand_over(fleet)
     except BaseException as exc:
+        path.unlink(missing_ok=True)
         kept = fleet.close(failed=isinstance(exc, StartFailed))  # stops, removes the directory
         if isinstance(exc, StartFailed) and kept is not None:
             raise StartFailed(f"{exc} (server logs kept in {kept})") from None
@@ -130,14 +133,12 @@ def _up(
     return {k: Endpoint.from_dict(e) for k, e in new_state["endpoints"].items()}
 
 
-def _hand_over(fleet: Fleet) -> dict:
-    """Clear the owner of every record (so no reaper stops them) and build the state."""
+def _state(fleet: Fleet) -> dict:
+    """The state `status` and `down` read, with the records as they will be once handed over."""
     records = {}
     for key, started in fleet.started.items():
         record = started.running.record
-        record.owner_pid = record.owner_create_time = None  # hand over to `down`
-        record.save()
-        records[key] = record.__dict__
+        records[key] = {**record.__dict__, "owner_pid": None, "owner_create_time": None}
     return {
         "started_at": time.time(),
         "session": str(fleet.root),
@@ -145,6 +146,14 @@ def _hand_over(fleet: Fleet) -> dict:
         "endpoints": {k: e.to_dict(redact=False) for k, e in fleet.endpoints().items()},
         "records": records,
     }
+
+
+def _hand_over(fleet: Fleet) -> None:
+    """Clear the owner of every record, so no reaper stops them: `down` owns them now."""
+    for started in fleet.started.values():
+        record = started.running.record
+        record.owner_pid = record.owner_create_time = None
+        record.save()
 
 
 def _write_state(path: Path, state: dict) -> None:

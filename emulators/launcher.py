@@ -25,7 +25,10 @@ from emulators.processes import ProcessRecord, process_create_time, stop_record
 
 BIND_ATTEMPTS = 3
 BIND_FAILURE_MARKERS = ("already in use", "eaddrinuse", "bind: ")
-_WRAPPER = '"$@"; echo $? > "$ARTCONF_EXIT_FILE"'
+# The wrapper waits for one line on stdin before it starts the server: the kit writes it only
+# once the process record is on disk, so a kit killed in between leaves no unrecorded server
+# (EOF on the pipe: the wrapper exits and nothing starts).
+_WRAPPER = 'read -r _ || exit 0; exec 0</dev/null; "$@"; echo $? > "$ARTCONF_EXIT_FILE"'
 
 
 class StartCancelled(RuntimeError):
@@ -118,7 +121,7 @@ def _spawn(
     with open(log, "ab") as out:
         popen = subprocess.Popen(
             ["sh", "-c", _WRAPPER, "sh", *command.argv],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -137,11 +140,19 @@ def _spawn(
         owner_create_time=process_create_time(owner),
         exit_file=str(exit_file),
     )
-    record.save()  # at once: a SIGKILL from here on leaves a record, and the group gets reaped
+    record.save()  # before the server starts: a SIGKILL from here on leaves a record to reap
+    _release(popen)
     record.pid = _wait_for_child(popen)
     record.create_time = process_create_time(record.pid) or leader_time
     record.save()
     return popen, record
+
+
+def _release(popen: subprocess.Popen) -> None:
+    """Let the wrapper start the server (see `_WRAPPER`)."""
+    with contextlib.suppress(OSError):  # a wrapper that already died shows as a failed start
+        popen.stdin.write(b"go\n")
+        popen.stdin.close()
 
 
 def _wait_for_child(popen: subprocess.Popen, timeout: float = 5.0) -> int:
