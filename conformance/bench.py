@@ -27,9 +27,9 @@ import psutil
 
 from conformance.locations import location_for
 from drivers import new_driver
-from drivers.context import DriverContext
-from drivers.model import parse_artifact
-from drivers.secrets import MemorySecretSource
+from drivers.core.context import DriverContext
+from drivers.core.model import parse_artifact
+from drivers.core.secrets import MemorySecretSource
 from emulators import buckets
 from emulators.fleet import Fleet
 from emulators.sessions import new_session_dir

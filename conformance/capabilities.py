@@ -1,6 +1,6 @@
 """Capabilities as the matrix sees them: the vocabulary, plus Argo's own set per location type.
 
-The vocabulary itself lives in `drivers.capabilities` (drivers declare it without the test
+The vocabulary itself lives in `drivers.core.capabilities` (drivers declare it without the test
 harness); this module adds what a target that declares nothing is assumed to support: Argo's
 own capability for its location type (spec 1.3 and 2), so a third-party driver is measured
 against what Argo's driver for that type does.
@@ -8,7 +8,7 @@ against what Argo's driver for that type does.
 
 from __future__ import annotations
 
-from drivers.capabilities import (
+from drivers.core.capabilities import (
     Capability,
     UnknownCapability,
     parse_capabilities,

@@ -22,7 +22,7 @@ DEVIATION = "artconf_deviation"
 MARKERS = (
     f"{VERIFIES}(capability): the one capability an artconf case verifies",
     f"{REQUIRES}(*capabilities): capabilities an artconf case needs to run",
-    f"{DEVIATION}(id): the deviation (drivers/deviations.yaml) an artconf case checks",
+    f"{DEVIATION}(id): the deviation (drivers/core/deviations.yaml) an artconf case checks",
 )
 
 

@@ -5,7 +5,7 @@ reasons and user properties reach the terminal, junit.xml, the records and (unde
 controller only through the reports, so each report is redacted where it is made: in the
 process that ran the case, an xdist worker included. The secrets are the credentials of the
 run's servers (workers get them through ``server_pool``) and the values the secret sources of
-this process handed out to drivers (``drivers.secrets.handed_out``).
+this process handed out to drivers (``drivers.core.secrets.handed_out``).
 
 A redaction error never turns into a pytest error and never lets the raw text through: what
 could not be redacted is replaced by a placeholder saying so.
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from drivers.secrets import REDACTED, SecretValue, handed_out, redact, spellings
+from drivers.core.secrets import REDACTED, SecretValue, handed_out, redact, spellings
 from emulators.pytest_plugin import server_pool
 
 # Endpoint credential names whose values are secret; as broad as the records' redaction

@@ -1218,7 +1218,7 @@ def write_synthetic_runs(root: Path, records: int, runs: int = 3, seed: int = 7)
     """
     import random
 
-    from drivers.capabilities import Capability
+    from drivers.core.capabilities import Capability
 
     columns = {
         "s3": ["minio", "minio-tls", "moto", "moto-tls"],

@@ -28,9 +28,9 @@ from conformance.records import Record, kit_sha, write_records
 from conformance.redaction import secret_values
 from conformance.store import Backend
 from conformance.targets import Target, TargetError, parse_target
-from drivers.deviations import DEFAULT_PATH as DEVIATIONS_PATH
-from drivers.deviations import deviations
-from drivers.secrets import redact
+from drivers.core.deviations import DEFAULT_PATH as DEVIATIONS_PATH
+from drivers.core.deviations import deviations
+from drivers.core.secrets import redact
 from emulators.endpoint import Endpoint
 from emulators.fleet import SERVERS, UsageError, parse_servers, split_key
 from emulators.pytest_plugin import interrupted_by, server_pool

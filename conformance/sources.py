@@ -1,7 +1,7 @@
 """Where a resolution case's Kubernetes objects live: the local API stand-in, a real cluster, or
 a directory of manifests. A :class:`Scenario` seeds ConfigMaps, Secrets, (Cluster)WorkflowTemplates
 and the controller ConfigMap, injects faults where the source can, and hands the resolver an
-:class:`~drivers.kube.base.ObjectSource` over what it seeded.
+:class:`~drivers.controller.kube.base.ObjectSource` over what it seeded.
 
     scenario.config_map(scenario.wf_ns, "artifact-repositories", {"my-key": "s3: ..."})
     scenario.controller(artifact_repository={"s3": {"keyFormat": "foo"}})
@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from kubernetes import client as k8s
 
-from drivers.kube import (
+from drivers.controller.kube import (
     CONTROLLER_CONFIG_MAP,
     ControllerConfig,
     KubeApiSource,
@@ -34,7 +34,7 @@ from drivers.kube import (
     ObjectSource,
     load_controller_config,
 )
-from drivers.kube.api import api_error
+from drivers.controller.kube.api import api_error
 from emulators.endpoint import Endpoint
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "artifact-conformance"}

@@ -21,9 +21,9 @@ from conformance.locations import Location, location_for
 from conformance.objects import ObjectStore
 from conformance.profiles import Profile
 from conformance.targets import GuardedDriver, Target
-from drivers.context import DriverContext
-from drivers.model import Artifact, parse_artifact
-from drivers.secrets import MemorySecretSource
+from drivers.core.context import DriverContext
+from drivers.core.model import Artifact, parse_artifact
+from drivers.core.secrets import MemorySecretSource
 from emulators import buckets
 from emulators.endpoint import Endpoint
 

@@ -5,7 +5,7 @@
                                     the seven driver methods, and optionally `capabilities` and
                                     `close()`. The factory may carry `capabilities` (names, or a
                                     mapping location type -> names) and `deviations` (ids from
-                                    drivers/deviations.yaml it implements the Argo way). A
+                                    drivers/core/deviations.yaml it implements the Argo way). A
                                     factory that declares nothing is assumed to support Argo's
                                     own set for each location type (spec 1.3).
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.capabilities import ARGO_CAPABILITIES, Capability, parse_capabilities
-from drivers.context import DriverContext
-from drivers.deviations import deviations as registry
-from drivers.errors import ArtifactError, Internal
-from drivers.model import Artifact
-from drivers.secrets import SecretSource
+from drivers.core.context import DriverContext
+from drivers.core.deviations import deviations as registry
+from drivers.core.errors import ArtifactError, Internal
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 
 DRIVER_METHODS = (
     "load",
@@ -118,7 +118,7 @@ def _reference() -> Target:
             except (ImportError, AttributeError):
                 continue  # a driver not written yet declares nothing
             declared[location_type] = frozenset(driver_class.capabilities)
-    from drivers import resolution
+    from drivers.controller import resolution
 
     declared["resolution"] = frozenset(resolution.capabilities)
     deviation_ids: frozenset[str] = frozenset()  # the reference implements the intended contract
@@ -155,7 +155,8 @@ def parse_target(text: str) -> Target:
         unknown = sorted(deviation_ids - {d.id for d in registry()})
         if unknown:
             raise TargetError(
-                f"target {text!r}: unknown deviation id(s) {unknown}; see drivers/deviations.yaml"
+                f"target {text!r}: unknown deviation id(s) {unknown}; "
+                "see drivers/core/deviations.yaml"
             )
         return Target(text, factory, declared, deviation_ids)
     if text.startswith("plugin:"):

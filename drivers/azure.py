@@ -49,8 +49,8 @@ Transport and retries
     * Setting (``DriverContext.settings``, from the environment variable of the same name):
       ``ARTIFACT_AZURE_RETRY_TOTAL``: retries per HTTP request (default 3; 0 disables).
 
-Errors are ``ArtifactError``s from ``drivers.errors.from_exception("azure", ...)``; SAS tokens and
-keys are redacted from their messages.
+Errors are ``ArtifactError``s from ``drivers.core.errors.from_exception("azure", ...)``; SAS
+tokens and keys are redacted from their messages.
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ContainerClient, ExponentialRetry
 
 from drivers.base import Driver
-from drivers.capabilities import OBJECT_STORE_BASE, Capability
-from drivers.context import DriverContext, system_ca_bundle
-from drivers.errors import (
+from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
+from drivers.core.context import DriverContext, system_ca_bundle
+from drivers.core.errors import (
     CERT_FAILURE_MARKS,
     ArtifactError,
     BadRequest,
@@ -83,8 +83,8 @@ from drivers.errors import (
     error_for,
     from_exception,
 )
-from drivers.model import Artifact, AzureArtifact
-from drivers.secrets import SecretSource, SecretValue, read_selector, redact
+from drivers.core.model import Artifact, AzureArtifact
+from drivers.core.secrets import SecretSource, SecretValue, read_selector, redact
 
 KIND = "azure"
 

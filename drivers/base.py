@@ -1,6 +1,6 @@
 """The driver contract: seven methods that move bytes, plus `close()` and `capabilities`.
 
-Drivers never archive, unarchive or derive keys (that is `drivers.executor`); they take an
+Drivers never archive, unarchive or derive keys (that is `drivers.core.executor`); they take an
 `Artifact` whose location is complete and move bytes between it and a local path or stream.
 Every failure is an `ArtifactError` with Argo's code; see spec 1.1 for each method's contract.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import BinaryIO, ClassVar
 
-from drivers.capabilities import Capability
-from drivers.context import DriverContext
-from drivers.model import Artifact
-from drivers.secrets import SecretSource
+from drivers.core.capabilities import Capability
+from drivers.core.context import DriverContext
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 
 
 class Driver(ABC):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 
 from drivers.base import Driver
-from drivers.context import DriverContext
-from drivers.errors import BadRequest, Unimplemented
-from drivers.model import Artifact
-from drivers.secrets import SecretSource
+from drivers.core.context import DriverContext
+from drivers.core.errors import BadRequest, Unimplemented
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 
 # Argo's NewDriver order; a type maps to "module:class" of its reference driver, or None.
 FACTORY_ORDER: dict[str, str | None] = {

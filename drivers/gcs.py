@@ -24,7 +24,7 @@ Transport: the endpoint is ``context.gcs_endpoint`` (Google's by default) and al
 the SDK explicitly, so ``STORAGE_EMULATOR_HOST`` and ``API_ENDPOINT_OVERRIDE`` are ignored. One
 ``requests`` session with ``trust_env = False`` carries ``verify = context.ca_bundle``: the CA
 environment variables never decide what we trust. SDK retries are off (``retry=None``, explicit
-timeouts, no 401 replay), so Argo's GCS backoff (``drivers.retry``) is the only retry.
+timeouts, no 401 replay), so Argo's GCS backoff (``drivers.core.retry``) is the only retry.
 
 Credentials: ``serviceAccountKeySecret`` (a service-account JSON key) signs a self-signed JWT per
 request (no token endpoint is contacted); without it, Application Default Credentials, and
@@ -55,9 +55,9 @@ from google.cloud import storage
 from google.oauth2 import service_account
 
 from drivers.base import Driver
-from drivers.capabilities import OBJECT_STORE_BASE, Capability
-from drivers.context import DriverContext
-from drivers.errors import (
+from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
+from drivers.core.context import DriverContext
+from drivers.core.errors import (
     ArtifactError,
     BadRequest,
     NotFound,
@@ -65,10 +65,10 @@ from drivers.errors import (
     error_for,
     from_exception,
 )
-from drivers.model import Artifact
-from drivers.model.base import go_path_clean
-from drivers.retry import policy_for, retry_call
-from drivers.secrets import SecretSource, read_selector
+from drivers.core.model import Artifact
+from drivers.core.model.base import go_path_clean
+from drivers.core.retry import policy_for, retry_call
+from drivers.core.secrets import SecretSource, read_selector
 
 log = logging.getLogger(__name__)
 

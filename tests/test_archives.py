@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import pytest
 
-from drivers.archives import (
+from drivers.core.archives import (
     DEFAULT_COMPRESSION_LEVEL,
     MAX_BYTES_ENV,
     MAX_ENTRIES_ENV,
@@ -42,7 +42,7 @@ from drivers.archives import (
     write_tar_gz,
     write_zip,
 )
-from drivers.errors import BadRequest, Internal, NotFound
+from drivers.core.errors import BadRequest, Internal, NotFound
 
 HAVE_GNU_TAR = shutil.which("tar") is not None
 
@@ -769,7 +769,7 @@ def test_name_with_nul_is_rejected(tmp_path: Path) -> None:
     # zipfile truncates at NUL when reading; the entry lands as "a", inside.
     extract_zip(io.BytesIO(data), tmp_path)
     assert os.listdir(tmp_path) == ["a"]
-    from drivers.archives import _member_parts
+    from drivers.core.archives import _member_parts
 
     with pytest.raises(BadRequest, match="NUL"):
         _member_parts("a\x00b")
@@ -885,7 +885,8 @@ def test_very_deep_tree_does_not_recurse(tmp_path: Path) -> None:
 
 def test_overlong_name_is_bad_request_naming_it(tmp_path: Path) -> None:
     name = "x" * 300
-    # The name is cut in the message past 160 characters (drivers.errors.bounded): match its start.
+    # The name is cut in the message past 160 characters (drivers.core.errors.bounded): match
+    # its start.
     with pytest.raises(BadRequest, match=f"cannot extract archive entry {name[:100]}"):
         unpack(io.BytesIO(make_tgz([Entry(name, data=b"x")])), tmp_path / "d", ArchiveKind.TAR)
     assert os.listdir(tmp_path) == []

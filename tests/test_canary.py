@@ -18,7 +18,7 @@ from _pytest._io.saferepr import saferepr
 from conformance import redaction
 from conformance.redaction import Known, placeholder, redact_longrepr, redact_report
 from drivers import new_driver
-from drivers.secrets import SecretValue
+from drivers.core.secrets import SecretValue
 from tests.inner import kit_env
 from tests.matrix_runs import REPO
 
@@ -216,7 +216,9 @@ def test_leaky_target_secrets_stay_out_of_artconf_run_outputs(tmp_path):
     assert '<property name="leaky" value="[&quot;&lt;redacted&gt;' in junit
     # The records still read the failure's first line (reprcrash), now redacted.
     reasons = [json.loads(line)["reason"] for line in (run_dir / "records.jsonl").open()]
-    assert any(r.startswith("drivers.errors.Internal: ") and "<redacted>" in r for r in reasons)
+    assert any(
+        r.startswith("drivers.core.errors.Internal: ") and "<redacted>" in r for r in reasons
+    )
 
 
 def test_leaky_target_secrets_stay_out_of_pytest_outputs(tmp_path):

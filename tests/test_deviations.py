@@ -1,4 +1,4 @@
-"""drivers.deviations: the registry loads, validates and says what it must."""
+"""drivers.core.deviations: the registry loads, validates and says what it must."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.deviations import (
+from drivers.core.deviations import (
     DEFAULT_PATH,
     Deviation,
     deviations,
@@ -14,7 +14,7 @@ from drivers.deviations import (
     load_deviations,
     parse_deviations,
 )
-from drivers.errors import BadRequest
+from drivers.core.errors import BadRequest
 
 REQUIRED_IDS = {
     "s3-directory-delete-without-trailing-slash",

@@ -36,9 +36,9 @@ from drivers.azure import (
     escape_dot_segments,
     is_sas_account_key,
 )
-from drivers.capabilities import Capability
-from drivers.context import DriverContext, system_ca_bundle
-from drivers.errors import (
+from drivers.core.capabilities import Capability
+from drivers.core.context import DriverContext, system_ca_bundle
+from drivers.core.errors import (
     ArtifactError,
     BadRequest,
     Code,
@@ -47,9 +47,9 @@ from drivers.errors import (
     Unauthorized,
     Unimplemented,
 )
+from drivers.core.model import Artifact
+from drivers.core.secrets import MemorySecretSource
 from drivers.factory import new_driver
-from drivers.model import Artifact
-from drivers.secrets import MemorySecretSource
 from emulators.endpoint import Endpoint
 from tests.servers import azure_client, unique_name
 

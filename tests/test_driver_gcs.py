@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.structures import CaseInsensitiveDict
 
-from drivers.capabilities import Capability
-from drivers.context import DriverContext, system_ca_bundle
-from drivers.errors import ArtifactError, BadRequest, Code, NotFound, Unimplemented
+from drivers.core.capabilities import Capability
+from drivers.core.context import DriverContext, system_ca_bundle
+from drivers.core.errors import ArtifactError, BadRequest, Code, NotFound, Unimplemented
+from drivers.core.model import Artifact
+from drivers.core.secrets import MemorySecretSource
 from drivers.gcs import CHUNK_SIZE, GCSDriver
-from drivers.model import Artifact
-from drivers.secrets import MemorySecretSource
 from emulators.endpoint import Endpoint
 from tests.servers import gcs_client, unique_name
 

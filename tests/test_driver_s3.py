@@ -26,9 +26,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from drivers.capabilities import Capability
-from drivers.context import DriverContext
-from drivers.errors import (
+from drivers.core.capabilities import Capability
+from drivers.core.context import DriverContext
+from drivers.core.errors import (
     ArtifactError,
     BadRequest,
     Code,
@@ -37,10 +37,10 @@ from drivers.errors import (
     Unauthorized,
     Unimplemented,
 )
+from drivers.core.model import Artifact, parse_artifact
+from drivers.core.secrets import MemorySecretSource
 from drivers.factory import new_driver
-from drivers.model import Artifact, parse_artifact
 from drivers.s3 import DIRECTORY_STREAM_UNIMPLEMENTED, S3Driver, derive_sse_c_key
-from drivers.secrets import MemorySecretSource
 from emulators.endpoint import Endpoint
 from emulators.tls import make_tls_material
 from tests.servers import s3_client, unique_name

@@ -1,4 +1,4 @@
-"""drivers.errors: codes, the hierarchy, the classification table and SDK translation."""
+"""drivers.core.errors: codes, the hierarchy, the classification table and SDK translation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import ssl
 
 import pytest
 
-from drivers import errors
-from drivers.errors import (
+from drivers.core import errors
+from drivers.core.errors import (
     ArtifactError,
     BadRequest,
     Code,
@@ -164,7 +164,7 @@ def test_invalid_transient_error_pattern_is_ignored_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     env = {"TRANSIENT_ERROR_PATTERN": "([unclosed"}
-    with caplog.at_level(logging.WARNING, logger="drivers.errors"):
+    with caplog.at_level(logging.WARNING, logger="drivers.core.errors"):
         assert classify("s3", status=None, code=None, message="x", env=env) == (
             Code.INTERNAL,
             False,
@@ -488,7 +488,7 @@ def test_a_refused_dot_dot_key_says_why() -> None:
 
 
 def test_a_key_format_with_thousands_of_bad_tags_lists_five() -> None:
-    from drivers.keys import KeyContext, render_key
+    from drivers.core.keys import KeyContext, render_key
 
     with pytest.raises(BadRequest) as caught:
         render_key("{{nope}}/" * 100_000, KeyContext())

@@ -17,15 +17,15 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from drivers.errors import BadRequest, Internal, NotFound
-from drivers.executor import (
+from drivers.core.errors import BadRequest, Internal, NotFound
+from drivers.core.executor import (
     EMPTY_FILE_WARNING,
     StagingContext,
     load_input,
     save_output,
 )
-from drivers.keys import KEY_UNSUPPORTED, KeyContext
-from drivers.model import Artifact, ArtifactLocation, parse_artifact, parse_repository
+from drivers.core.keys import KEY_UNSUPPORTED, KeyContext
+from drivers.core.model import Artifact, ArtifactLocation, parse_artifact, parse_repository
 
 # --------------------------------------------------------------------------------------------
 # an in-memory driver
@@ -299,7 +299,7 @@ def test_empty_output_warns(
 ) -> None:
     f = tmp_path / "empty"
     f.write_bytes(b"")
-    with caplog.at_level(logging.WARNING, logger="drivers.executor"):
+    with caplog.at_level(logging.WARNING, logger="drivers.core.executor"):
         save_output(driver, f, art(path=str(f), archive={"none": {}}), context)
     assert EMPTY_FILE_WARNING in caplog.text
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.archives import ArchiveKind
-from drivers.errors import BadRequest
-from drivers.keys import (
+from drivers.core.archives import ArchiveKind
+from drivers.core.errors import BadRequest
+from drivers.core.keys import (
     ALLOWED_VARIABLES_TEXT,
     DEFAULT_KEY_FORMAT,
     KEY_UNSUPPORTED,
@@ -26,7 +26,7 @@ from drivers.keys import (
     pod_name,
     render_key,
 )
-from drivers.model import go_path_join
+from drivers.core.model import go_path_join
 
 WHEN = datetime(2024, 3, 5, 14, 7, 9, 123456, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ import pytest
 from kubernetes import client as k8s
 
 from conformance.sources import local_scenario
-from drivers.errors import Code
-from drivers.kube import KubeApiSource, KubeError, load_controller_config
-from drivers.kube.api import configuration_for
-from drivers.resolution import RepositoryRef, ResolutionError, Resolver, resolve_workflow
+from drivers.controller.kube import KubeApiSource, KubeError, load_controller_config
+from drivers.controller.kube.api import configuration_for
+from drivers.controller.resolution import RepositoryRef, ResolutionError, Resolver, resolve_workflow
+from drivers.core.errors import Code
 from emulators.kube import admin
 
 BAR = "s3:\n  keyFormat: bar\n"

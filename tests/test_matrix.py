@@ -8,7 +8,7 @@ from conformance.matrix import CELL_STATES, cells, render_text
 from conformance.profiles import ProfileError, load_profiles, parse_profile
 from conformance.records import Record, merge_records, read_records, write_records
 from conformance.targets import TargetError, parse_target
-from drivers.capabilities import UnknownCapability
+from drivers.core.capabilities import UnknownCapability
 
 
 def rec(outcome: str, *, capability="load", backend="minio", mode="plain", case="c", **kw):

@@ -1,4 +1,4 @@
-"""drivers.model: Argo YAML parsing, validation messages, Get/HasLocation/keys/Relocate."""
+"""drivers.core.model: Argo YAML parsing, validation messages, Get/HasLocation/keys/Relocate."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.errors import BadRequest
-from drivers.model import (
+from drivers.core.errors import BadRequest
+from drivers.core.model import (
     DEFAULT_ARCHIVE_PATTERN,
     NIL_LOCATION_ERROR,
     NO_TEMPLATE_LOCATION_ERROR,

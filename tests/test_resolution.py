@@ -1,4 +1,5 @@
-"""drivers.resolution and drivers.kube: Argo's algorithm, traces, sources and their errors.
+"""drivers.controller.resolution and drivers.controller.kube: Argo's algorithm, traces,
+sources and their errors.
 
 These run on an in-memory source and on manifests; the API server path is in test_kube_api.py
 and the suite (conformance/suites/test_resolution.py) runs both through the matrix.
@@ -13,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from drivers.errors import BadRequest, Code
-from drivers.kube import (
+from drivers.controller.kube import (
     ControllerConfig,
     KubeError,
     KubeSecretSource,
@@ -23,9 +23,8 @@ from drivers.kube import (
     load_controller_config,
     parse_controller_config,
 )
-from drivers.kube.base import not_found
-from drivers.model import ArtifactRepository, parse_repository
-from drivers.resolution import (
+from drivers.controller.kube.base import not_found
+from drivers.controller.resolution import (
     DEFAULT_REPOSITORY_ANNOTATION,
     RefStatus,
     RepositoryRef,
@@ -36,6 +35,8 @@ from drivers.resolution import (
     resolve_workflow,
     sample_pod,
 )
+from drivers.core.errors import BadRequest, Code
+from drivers.core.model import ArtifactRepository, parse_repository
 
 W, C = "my-wf-ns", "my-ctrl-ns"
 DEFAULT = parse_repository({"s3": {"keyFormat": "foo"}})

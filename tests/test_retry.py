@@ -1,4 +1,4 @@
-"""drivers.retry: spec 6.4 policies, Go backoff semantics, env overrides (no real sleeping)."""
+"""drivers.core.retry: spec 6.4 policies, Go backoff semantics, env overrides (no real sleeping)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from drivers.errors import Code, Forbidden, Internal, NotFound
-from drivers.retry import (
+from drivers.core.errors import Code, Forbidden, Internal, NotFound
+from drivers.core.retry import (
     DEFAULT_RETRY_DEFAULT,
     EXECUTOR_RETRY_DEFAULT,
     OPERATIONS,
@@ -243,7 +243,7 @@ def test_env_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_env_values_fall_back_with_a_warning(
     name: str, value: str, field: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="drivers.retry"):
+    with caplog.at_level(logging.WARNING, logger="drivers.core.retry"):
         backoff = executor_retry({name: value, "EXECUTOR_RETRY_BACKOFF_FACTOR_UNUSED": "1"})
     assert getattr(backoff, field) == getattr(EXECUTOR_RETRY_DEFAULT, field)
     assert name in caplog.text

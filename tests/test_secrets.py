@@ -1,4 +1,4 @@
-"""drivers.secrets: redaction everywhere, sources, selectors and the redact helper."""
+"""drivers.core.secrets: redaction everywhere, sources, selectors and the redact helper."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from drivers.errors import BadRequest
-from drivers.model import SecretKeySelector
-from drivers.secrets import (
+from drivers.core.errors import BadRequest
+from drivers.core.model import SecretKeySelector
+from drivers.core.secrets import (
     REDACTED,
     REVEAL_SECRETS,
     DirectorySecretSource,

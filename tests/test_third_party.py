@@ -16,7 +16,7 @@ THIRD_PARTY = '''
     """A tiny independent S3 driver: files only, written straight on boto3."""
     import boto3
     from botocore.config import Config
-    from drivers.errors import NotFound
+    from drivers.core.errors import NotFound
 
     CAPABILITIES = ["load", "save", "open_stream", "delete", "list_objects"]
 

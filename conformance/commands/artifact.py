@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 
 from drivers import new_driver
-from drivers.context import DriverContext
-from drivers.errors import ArtifactError, BadRequest, Code
-from drivers.executor import StagingContext, load_input, save_output
-from drivers.model import parse_artifact
-from drivers.secrets import DirectorySecretSource, MemorySecretSource
+from drivers.core.context import DriverContext
+from drivers.core.errors import ArtifactError, BadRequest, Code
+from drivers.core.executor import StagingContext, load_input, save_output
+from drivers.core.model import parse_artifact
+from drivers.core.secrets import DirectorySecretSource, MemorySecretSource
 
 # Exit codes by Argo error code; usage errors are 2 as well (argparse's own).
 EXIT_CODES = {

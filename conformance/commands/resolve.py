@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.commands.artifact import EXIT_CODES
-from drivers.errors import ArtifactError, BadRequest, Code
-from drivers.kube import (
+from drivers.controller.kube import (
     DEFAULT_CONTROLLER_NAMESPACE,
     KubeApiSource,
     KubeError,
@@ -32,8 +31,7 @@ from drivers.kube import (
     load_controller_config,
     yaml_documents,
 )
-from drivers.model import go_path_join, parse_artifact
-from drivers.resolution import (
+from drivers.controller.resolution import (
     ResolutionError,
     WorkflowResolution,
     archive_location,
@@ -42,7 +40,9 @@ from drivers.resolution import (
     sample_archive_key,
     sample_pod,
 )
-from drivers.secrets import REDACTED, SecretValue, redact
+from drivers.core.errors import ArtifactError, BadRequest, Code
+from drivers.core.model import go_path_join, parse_artifact
+from drivers.core.secrets import REDACTED, SecretValue, redact
 
 WORKFLOW_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 #: Plain-string credentials inside a repository (not SecretKeySelectors): always redacted.
@@ -178,7 +178,7 @@ def probe(
 ) -> dict[str, Any]:
     """List one key, write and delete a probe object with the resolved repository."""
     from drivers import new_driver
-    from drivers.context import DriverContext
+    from drivers.core.context import DriverContext
 
     pod = sample_pod(workflow, result.template_spec)
     template = find_template(pod.template_name, workflow, result.template_spec)

@@ -1,6 +1,6 @@
 """Archive strategies through the executor's staging: tar.gz, zip and none (spec 5.1-5.4).
 
-Every case goes through `drivers.executor.save_output` / `load_input`, as a workflow pod does;
+Every case goes through `drivers.core.executor.save_output` / `load_input`, as a workflow pod does;
 what lands on the server is checked with the server's official SDK (`store.objects`).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import requires, verifies
-from drivers.executor import StagingContext, load_input, save_output
+from drivers.core.executor import StagingContext, load_input, save_output
 
 TREE = {
     "a.txt": b"alpha\n" * 64,

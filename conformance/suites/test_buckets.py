@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 from conformance.cases import requires, verifies
 from conformance.locations import location_for
 from conformance.objects import ObjectStore
-from drivers.errors import ArtifactError
-from drivers.model import parse_artifact
-from drivers.secrets import MemorySecretSource
+from drivers.core.errors import ArtifactError
+from drivers.core.model import parse_artifact
+from drivers.core.secrets import MemorySecretSource
 
 KMS_KEY = "artconf-key"  # the static KMS key the MinIO profile configures
 SSE_C_SECRET = "artconf-sse-c"

@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 
 from conformance.cases import requires, verifies
-from drivers.errors import ArtifactError, Code
-from drivers.secrets import MemorySecretSource
+from drivers.core.errors import ArtifactError, Code
+from drivers.core.secrets import MemorySecretSource
 from emulators.fake_gcs import throwaway_service_account
 
 CREDS = "artconf-creds"

@@ -1,8 +1,8 @@
 """Delete: what Argo's artifact GC calls, once per output artifact (spec 1.1, 7.3, 11 item 11).
 
-The intended contract (drivers/deviations.yaml): delete removes the object named `key` and every
-object under `key + "/"`, with or without the trailing slash, never a sibling, and a missing key
-is a success so that GC can be retried.
+The intended contract (drivers/core/deviations.yaml): delete removes the object named `key`
+and every object under `key + "/"`, with or without the trailing slash, never a sibling,
+and a missing key is a success so that GC can be retried.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import os
 import pytest
 
 from conformance.cases import deviation, requires, verifies
-from drivers.errors import ArtifactError, Code
-from drivers.secrets import MemorySecretSource
+from drivers.core.errors import ArtifactError, Code
+from drivers.core.secrets import MemorySecretSource
 from emulators.fake_gcs import throwaway_service_account
 
 

@@ -2,8 +2,8 @@
 (spec 4.1, 4.3, 4.4, 4.5, 11 item 3).
 
 The case builds the repository a cluster admin would write for this backend, lets the
-executor's staging layer (`drivers.executor`) derive the key and call the driver, and checks the
-key on the server.
+executor's staging layer (`drivers.core.executor`) derive the key and call the driver, and
+checks the key on the server.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from conformance.cases import requires, verifies
-from drivers.executor import StagingContext, load_input, save_output
-from drivers.keys import KeyContext, render_key
-from drivers.model import parse_artifact, parse_repository
+from drivers.core.executor import StagingContext, load_input, save_output
+from drivers.core.keys import KeyContext, render_key
+from drivers.core.model import parse_artifact, parse_repository
 
 KEYS = KeyContext(
     workflow_name="wf-keys",

@@ -2,9 +2,10 @@
 
 Each case seeds Kubernetes objects through its source (the local API stand-in with the real
 ``kubernetes`` client, or a manifests directory), resolves a Workflow with
-``drivers.resolution.resolve_workflow`` and checks the recorded status, the repository and the
-decision trace. Namespaces play Argo's ``my-wf-ns`` (W) and ``my-ctrl-ns`` (C); the controller
-default is ``s3: {keyFormat: foo}`` as in Argo's test, unless a case says otherwise.
+``drivers.controller.resolution.resolve_workflow`` and checks the recorded status, the
+repository and the decision trace. Namespaces play Argo's ``my-wf-ns`` (W) and ``my-ctrl-ns``
+(C); the controller default is ``s3: {keyFormat: foo}`` as in Argo's test, unless a case
+says otherwise.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from conformance.sources import (
     Scenario,
     local_scenario,
 )
-from drivers.errors import Code
-from drivers.model import NOT_CONFIGURED_ERROR, parse_artifact
-from drivers.resolution import (
+from drivers.controller.resolution import (
     ARTIFACT_REPOSITORIES,
     DEFAULT_REPOSITORY_ANNOTATION,
     ResolutionError,
@@ -34,6 +33,8 @@ from drivers.resolution import (
     resolve_workflow,
     sample_archive_key,
 )
+from drivers.core.errors import Code
+from drivers.core.model import NOT_CONFIGURED_ERROR, parse_artifact
 
 CM = ARTIFACT_REPOSITORIES
 BAR = "s3:\n  keyFormat: bar\n"

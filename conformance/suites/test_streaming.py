@@ -11,7 +11,7 @@ import tempfile
 import pytest
 
 from conformance.cases import requires, verifies
-from drivers.errors import ArtifactError, Code
+from drivers.core.errors import ArtifactError, Code
 
 MIB = 1024 * 1024
 

@@ -12,8 +12,8 @@ import dataclasses
 import pytest
 
 from conformance.cases import requires, verifies
-from drivers.context import system_ca_bundle
-from drivers.errors import ArtifactError
+from drivers.core.context import system_ca_bundle
+from drivers.core.errors import ArtifactError
 
 
 @verifies("tls_custom_ca")

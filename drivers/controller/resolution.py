@@ -26,19 +26,19 @@ from typing import Any
 
 import yaml
 
-from drivers.capabilities import Capability
-from drivers.errors import ArtifactError, BadRequest, Code
-from drivers.keys import KeyContext, pod_name, render_key
-from drivers.kube.base import KubeError, ObjectSource
-from drivers.kube.controller import ControllerConfig
-from drivers.model import (
+from drivers.controller.kube.base import KubeError, ObjectSource
+from drivers.controller.kube.controller import ControllerConfig
+from drivers.core.capabilities import Capability
+from drivers.core.errors import ArtifactError, BadRequest, Code
+from drivers.core.keys import KeyContext, pod_name, render_key
+from drivers.core.model import (
     NOT_CONFIGURED_ERROR,
     ArtifactLocation,
     ArtifactRepository,
     parse_location,
     parse_repository,
 )
-from drivers.retry import Backoff, default_retry, retry_call
+from drivers.core.retry import Backoff, default_retry, retry_call
 
 ARTIFACT_REPOSITORIES = "artifact-repositories"
 DEFAULT_REPOSITORY_ANNOTATION = "workflows.argoproj.io/default-artifact-repository"

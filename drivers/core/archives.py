@@ -44,7 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from drivers.errors import BadRequest, Internal, NotFound
+from drivers.core.errors import BadRequest, Internal, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from drivers.errors import BadRequest
+from drivers.core.errors import BadRequest
 
 DEFAULT_PATH = Path(__file__).with_name("deviations.yaml")
 

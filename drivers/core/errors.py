@@ -2,7 +2,7 @@
 
 Drivers never raise SDK exceptions to their callers: they translate them with
 :func:`from_exception`, which classifies the whole cause chain through one data table
-(:data:`RULES`) so that the retry policy (``drivers.retry``) and the conformance suite agree on
+(:data:`RULES`) so that the retry policy (``drivers.core.retry``) and the conformance suite agree on
 what is fatal and what may succeed on a second attempt.
 """
 

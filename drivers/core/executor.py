@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from drivers import archives
-from drivers.archives import ArchiveKind
-from drivers.errors import BadRequest, Internal, NotFound
-from drivers.keys import KeyContext, output_key, render_key
-from drivers.model import Artifact, ArtifactLocation
-from drivers.model.locations import KEY_FIELD, LocationType
+from drivers.core import archives
+from drivers.core.archives import ArchiveKind
+from drivers.core.errors import BadRequest, Internal, NotFound
+from drivers.core.keys import KeyContext, output_key, render_key
+from drivers.core.model import Artifact, ArtifactLocation
+from drivers.core.model.locations import KEY_FIELD, LocationType
 
 log = logging.getLogger(__name__)
 

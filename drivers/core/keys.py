@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from drivers.archives import ArchiveKind
-from drivers.errors import BadRequest
-from drivers.model import (
+from drivers.core.archives import ArchiveKind
+from drivers.core.errors import BadRequest
+from drivers.core.model import (
     DEFAULT_ARCHIVE_PATTERN,
     NIL_LOCATION_ERROR,
     NOT_CONFIGURED_ERROR,
@@ -22,7 +22,7 @@ from drivers.model import (
 )
 
 #: ``DefaultArchivePattern`` (spec 4.1): used when a repository has no ``keyFormat``; the
-#: repository models (``drivers.model``) apply it, with S3's ``keyPrefix``.
+#: repository models (``drivers.core.model``) apply it, with S3's ``keyPrefix``.
 DEFAULT_KEY_FORMAT = DEFAULT_ARCHIVE_PATTERN
 
 #: The strftime characters Argo exposes as ``workflow.creationTimestamp.<c>`` (spec 4.3).

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from drivers.errors import ArtifactError, Code, error_for
+from drivers.core.errors import ArtifactError, Code, error_for
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from drivers.errors import BadRequest
+from drivers.core.errors import BadRequest
 
 REDACTED = "<redacted>"
 

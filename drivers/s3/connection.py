@@ -25,10 +25,10 @@ from botocore.credentials import CredentialResolver, create_credential_resolver
 from botocore.exceptions import ClientError, NoCredentialsError
 from cryptography import x509
 
-from drivers.context import DriverContext
-from drivers.errors import BadRequest, Unauthorized
-from drivers.model import S3Bucket
-from drivers.secrets import SecretSource, SecretValue, read_selector
+from drivers.core.context import DriverContext
+from drivers.core.errors import BadRequest, Unauthorized
+from drivers.core.model import S3Bucket
+from drivers.core.secrets import SecretSource, SecretValue, read_selector
 
 log = logging.getLogger(__name__)
 

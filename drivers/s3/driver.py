@@ -3,7 +3,7 @@
 Connection settings (endpoint, trust, credentials, region, encryption) come from the artifact
 the driver is built with, as Argo's ``NewDriver`` does; each call's artifact gives the bucket,
 the key and ``createBucketIfNotPresent``. Every failure is an ``ArtifactError`` from
-``drivers.errors.from_exception("s3", ...)``, retried per ``drivers.retry.policy_for``.
+``drivers.core.errors.from_exception("s3", ...)``, retried per ``drivers.core.retry.policy_for``.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from typing import Any, BinaryIO, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from drivers.base import Driver
-from drivers.capabilities import OBJECT_STORE_BASE, Capability
-from drivers.context import DriverContext
-from drivers.errors import ArtifactError, BadRequest, NotFound, Unauthorized, Unimplemented
-from drivers.errors import from_exception as _from_exception
-from drivers.model import Artifact, S3Artifact, go_path_clean, go_path_join
-from drivers.retry import policy_for, retry_call
+from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
+from drivers.core.context import DriverContext
+from drivers.core.errors import ArtifactError, BadRequest, NotFound, Unauthorized, Unimplemented
+from drivers.core.errors import from_exception as _from_exception
+from drivers.core.model import Artifact, S3Artifact, go_path_clean, go_path_join
+from drivers.core.retry import policy_for, retry_call
+from drivers.core.secrets import SecretSource, SecretValue, read_selector
 from drivers.s3 import transfer
 from drivers.s3.connection import Connection
 from drivers.s3.ssec import derive_sse_c_key, kms_context_header, sse_c_arguments
-from drivers.secrets import SecretSource, SecretValue, read_selector
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 
-from drivers.errors import BadRequest
+from drivers.core.errors import BadRequest
 
 # minio-go v7 pkg/encrypt DefaultPBKDF: argon2.IDKey(password, salt, 1, 64*1024, 4, 32).
 ARGON2_TIME_COST = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from drivers.model import Artifact
+from drivers.core.model import Artifact
 
 
 class Forwarding:

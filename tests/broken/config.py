@@ -14,12 +14,12 @@ from pathlib import Path
 
 from drivers import new_driver
 from drivers.azure import AzureDriver
-from drivers.context import DriverContext
-from drivers.errors import Internal, NotFound
+from drivers.core.context import DriverContext
+from drivers.core.errors import Internal, NotFound
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 from drivers.gcs import GCSDriver
-from drivers.model import Artifact
 from drivers.s3 import S3Driver
-from drivers.secrets import SecretSource
 from tests.broken import Forwarding
 
 # Declare exactly what the reference declares, so only the broken behaviour changes.

@@ -30,9 +30,9 @@ from typing import Any, BinaryIO
 import pytest
 
 from drivers import new_driver
-from drivers.context import DriverContext
-from drivers.model import Artifact
-from drivers.secrets import SecretSource
+from drivers.core.context import DriverContext
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 from emulators.pytest_plugin import server_pool
 from tests.broken import Forwarding
 

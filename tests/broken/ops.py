@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from drivers import new_driver
-from drivers.context import DriverContext
+from drivers.core.context import DriverContext
+from drivers.core.model import Artifact
+from drivers.core.secrets import SecretSource
 from drivers.factory import FACTORY_ORDER
-from drivers.model import Artifact
-from drivers.secrets import SecretSource
 from tests.broken import Forwarding
 
 MIB = 1024 * 1024

@@ -8,16 +8,16 @@ Both satisfy :class:`ObjectSource`; :class:`KubeSecretSource` reads repository S
 either; :func:`load_controller_config` reads ``workflow-controller-configmap``.
 """
 
-from drivers.kube.api import KubeApiSource
-from drivers.kube.base import KubeError, KubeSecretSource, ObjectSource, kube_transient
-from drivers.kube.controller import (
+from drivers.controller.kube.api import KubeApiSource
+from drivers.controller.kube.base import KubeError, KubeSecretSource, ObjectSource, kube_transient
+from drivers.controller.kube.controller import (
     CONTROLLER_CONFIG_MAP,
     DEFAULT_CONTROLLER_NAMESPACE,
     ControllerConfig,
     load_controller_config,
     parse_controller_config,
 )
-from drivers.kube.manifests import ManifestError, ManifestSource, yaml_documents
+from drivers.controller.kube.manifests import ManifestError, ManifestSource, yaml_documents
 
 __all__ = [
     "CONTROLLER_CONFIG_MAP",

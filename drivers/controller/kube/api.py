@@ -15,7 +15,7 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from drivers.kube.base import KubeError
+from drivers.controller.kube.base import KubeError
 
 #: (connect, read) seconds for every call.
 REQUEST_TIMEOUT = (5.0, 15.0)
@@ -36,7 +36,7 @@ def configuration_for(url: str, token: str | None, ca_file: str | None = None) -
 
 
 class KubeApiSource:
-    """An :class:`~drivers.kube.base.ObjectSource` over a live API server."""
+    """An :class:`~drivers.controller.kube.base.ObjectSource` over a live API server."""
 
     def __init__(self, configuration: k8s.Configuration) -> None:
         configuration.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0)

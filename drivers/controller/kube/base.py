@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from drivers.errors import BadRequest
-from drivers.secrets import SecretValue
+from drivers.core.errors import BadRequest
+from drivers.core.secrets import SecretValue
 
 #: ``util/errors`` message fragments that make any error transient (network and etcd).
 TRANSIENT_MESSAGES: tuple[str, ...] = (
@@ -126,7 +126,7 @@ class ObjectSource(Protocol):
 
 
 class KubeSecretSource:
-    """A :class:`drivers.secrets.SecretSource` reading Secrets of one namespace from a source.
+    """A :class:`drivers.core.secrets.SecretSource` reading Secrets of one namespace from a source.
 
     The namespace is the workflow's: Argo mounts repository Secrets into the workflow's pods,
     so they must exist there whichever namespace the repository ConfigMap came from. Errors

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from drivers.errors import BadRequest
-from drivers.kube.base import KubeError, ObjectSource
-from drivers.model import ArtifactRepository, parse_repository
+from drivers.controller.kube.base import KubeError, ObjectSource
+from drivers.core.errors import BadRequest
+from drivers.core.model import ArtifactRepository, parse_repository
 
 CONTROLLER_CONFIG_MAP = "workflow-controller-configmap"
 DEFAULT_CONTROLLER_NAMESPACE = "argo"

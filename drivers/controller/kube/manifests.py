@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from drivers.errors import BadRequest
-from drivers.kube.base import KubeError, not_found
+from drivers.controller.kube.base import KubeError, not_found
+from drivers.core.errors import BadRequest
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -87,7 +87,8 @@ def yaml_documents(path: Path) -> list[Any]:
 
 
 class ManifestSource:
-    """An :class:`~drivers.kube.base.ObjectSource` over a manifests directory (or one file)."""
+    """An :class:`~drivers.controller.kube.base.ObjectSource` over a manifests directory (or a
+    file)."""
 
     def __init__(self, directory: str | Path, namespace: str = "default") -> None:
         self.directory = Path(directory)

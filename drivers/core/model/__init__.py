@@ -3,7 +3,7 @@
 Split in modules by concern; import everything from here.
 """
 
-from drivers.model.artifact import (
+from drivers.core.model.artifact import (
     GET_ORDER,
     NIL_LOCATION_ERROR,
     NO_TEMPLATE_LOCATION_ERROR,
@@ -18,14 +18,14 @@ from drivers.model.artifact import (
     ZipStrategy,
     get_location,
 )
-from drivers.model.base import (
+from drivers.core.model.base import (
     ArgoModel,
     ConfigMapKeySelector,
     SecretKeySelector,
     go_path_clean,
     go_path_join,
 )
-from drivers.model.locations import (
+from drivers.core.model.locations import (
     ArtifactoryArtifact,
     ArtifactoryAuth,
     AzureArtifact,
@@ -54,13 +54,13 @@ from drivers.model.locations import (
     S3Bucket,
     S3EncryptionOptions,
 )
-from drivers.model.parsing import (
+from drivers.core.model.parsing import (
     describe_validation_error,
     parse_artifact,
     parse_location,
     parse_repository,
 )
-from drivers.model.repository import (
+from drivers.core.model.repository import (
     DEFAULT_ARCHIVE_PATTERN,
     REPOSITORY_ORDER,
     ArtifactoryArtifactRepository,

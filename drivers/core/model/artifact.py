@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from drivers.errors import BadRequest
-from drivers.model.base import ArgoModel, go_path_join, rule_error
-from drivers.model.locations import (
+from drivers.core.errors import BadRequest
+from drivers.core.model.base import ArgoModel, go_path_join, rule_error
+from drivers.core.model.locations import (
     KEY_FIELD,
     ArtifactoryArtifact,
     AzureArtifact,
@@ -23,7 +23,7 @@ from drivers.model.locations import (
     RawArtifact,
     S3Artifact,
 )
-from drivers.secrets import REVEAL_SECRETS
+from drivers.core.secrets import REVEAL_SECRETS
 
 #: Argo's ``ArtifactLocation.Get()`` order (spec 0), by Python attribute name.
 GET_ORDER: tuple[str, ...] = (

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, mod
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, core_schema
 
-from drivers.secrets import REVEAL_SECRETS, SecretValue, dump_secret
+from drivers.core.secrets import REVEAL_SECRETS, SecretValue, dump_secret
 
-#: The ``ValidationError`` type our cross-field rules raise; ``drivers.model.parsing`` turns it
+#: The ``ValidationError`` type our cross-field rules raise; ``drivers.core.model.parsing`` turns it
 #: into ``<path>.<field>: <reason>``.
 RULE_ERROR = "argo_rule"
 

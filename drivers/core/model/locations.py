@@ -8,8 +8,8 @@ from typing import Literal, Protocol
 
 from pydantic import Field, model_validator
 
-from drivers.errors import BadRequest
-from drivers.model.base import (
+from drivers.core.errors import BadRequest
+from drivers.core.model.base import (
     ArgoModel,
     ConfigMapKeySelector,
     SecretKeySelector,
@@ -18,7 +18,7 @@ from drivers.model.base import (
     rule_error,
     secret_if_named,
 )
-from drivers.secrets import SecretValue
+from drivers.core.secrets import SecretValue
 
 
 class LocationType(Protocol):

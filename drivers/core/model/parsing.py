@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from drivers.errors import BadRequest
-from drivers.model.artifact import Artifact, ArtifactLocation
-from drivers.model.base import RULE_ERROR
-from drivers.model.repository import ArtifactRepository
+from drivers.core.errors import BadRequest
+from drivers.core.model.artifact import Artifact, ArtifactLocation
+from drivers.core.model.base import RULE_ERROR
+from drivers.core.model.repository import ArtifactRepository
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,10 +7,10 @@ from typing import Protocol
 
 from pydantic import Field
 
-from drivers.errors import BadRequest
-from drivers.model.artifact import ArtifactLocation
-from drivers.model.base import ArgoModel, go_path_join
-from drivers.model.locations import (
+from drivers.core.errors import BadRequest
+from drivers.core.model.artifact import ArtifactLocation
+from drivers.core.model.base import ArgoModel, go_path_join
+from drivers.core.model.locations import (
     ArtifactoryArtifact,
     ArtifactoryAuth,
     AzureArtifact,
