@@ -112,3 +112,27 @@ def test_cancel_stops_a_starting_server(tmp_path):
             "slow", lambda p: Command(["sleep", "60"]), probe, log_dir=tmp_path, cancel=cancel
         )
     assert seen and load_records() == []
+
+
+def test_wrapper_starts_nothing_when_its_owner_dies_before_the_record(tmp_path):
+    """The server starts only after the go line: a kit killed between spawning and saving the
+    process record (EOF on the wrapper's stdin) leaves no unrecorded server behind."""
+    import subprocess
+
+    marker = tmp_path / "started"
+    wrapper = subprocess.Popen(
+        ["sh", "-c", launcher._WRAPPER, "sh", "touch", str(marker)],
+        stdin=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "ARTCONF_EXIT_FILE": str(tmp_path / "exit")},
+    )
+    wrapper.stdin.close()  # what the kernel does when the owner is SIGKILLed
+    assert wrapper.wait(timeout=10) == 0
+    assert not marker.exists()
+
+    released = subprocess.Popen(
+        ["sh", "-c", launcher._WRAPPER, "sh", "touch", str(marker)],
+        stdin=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "ARTCONF_EXIT_FILE": str(tmp_path / "exit")},
+    )
+    released.communicate(b"go\n", timeout=10)
+    assert marker.exists(), "the go line starts the server"
