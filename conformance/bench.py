@@ -25,16 +25,14 @@ from typing import Any
 
 import psutil
 
-from conformance.locations import location_for
+from conformance import kinds
+from conformance.profiles import load_profiles
 from drivers import new_driver
-from drivers.core.context import DriverContext
 from drivers.core.model import parse_artifact
 from drivers.core.secrets import MemorySecretSource
-from emulators import buckets
 from emulators.fleet import Fleet
 from emulators.sessions import new_session_dir
 
-SERVER_OF_DRIVER = {"s3": "minio", "gcs": "fake-gcs", "azure": "azurite"}
 WARMUP_BYTES = 32 * 2**20
 READ_CHUNK = 2**20
 _UNITS = {
@@ -143,8 +141,19 @@ def _transfer(driver, artifact, size: int, block: bytes) -> tuple[float, float, 
     )
 
 
+def bench_servers() -> dict[str, str]:
+    """The server each kind is benchmarked on: its first real server, else its first one."""
+    chosen: dict[str, str] = {}
+    profiles = sorted(load_profiles().values(), key=lambda p: p.kind != "real")
+    for profile in profiles:
+        if not profile.is_resolution_source:
+            chosen.setdefault(profile.driver, profile.server)
+    return chosen
+
+
 def bench_stream(driver_kind: str, size: int, progress: Callable[[str], None]) -> dict[str, Any]:
-    server = SERVER_OF_DRIVER[driver_kind]
+    server = bench_servers()[driver_kind]
+    kind = kinds.get(driver_kind)
     block = os.urandom(4 * 2**20)
     with (
         Fleet(new_session_dir("bench")) as fleet,
@@ -153,14 +162,15 @@ def bench_stream(driver_kind: str, size: int, progress: Callable[[str], None]) -
         progress(f"starting {server} (disk-backed) ...")
         endpoint = fleet.start_one(f"{server}-bench", server, False, on_disk=True)
         bucket = f"artconf-bench-{uuid.uuid4().hex[:8]}"
-        buckets.create_bucket(endpoint, bucket)
-        location = location_for(endpoint, bucket)
+        admin = kind.admin(endpoint)
+        admin.create_container(bucket)
+        location = kind.location(endpoint, bucket)
         driver_tmp = Path(empty_tmp) / "driver"
         driver_tmp.mkdir()
         saved_tmpdir, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
         os.environ["TMPDIR"], tempfile.tempdir = empty_tmp, empty_tmp  # catch any temp file
         try:
-            context = DriverContext(temp_dir=driver_tmp, **location.context)
+            context = location.driver_context(temp_dir=driver_tmp)
             secrets = MemorySecretSource(location.secrets)
             warm = parse_artifact(location.with_key("warmup.bin").artifact())
             big = parse_artifact(location.with_key("bench.bin").artifact())
@@ -183,7 +193,7 @@ def bench_stream(driver_kind: str, size: int, progress: Callable[[str], None]) -
                 os.environ.pop("TMPDIR", None)
             else:
                 os.environ["TMPDIR"] = saved_tmpdir
-            buckets.delete_bucket(endpoint, bucket)
+            admin.delete_container(bucket)
     mib = size / 2**20
     return {
         "benchmark": "stream",

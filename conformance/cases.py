@@ -11,6 +11,9 @@ A missing driver or backend capability makes the case SKIP with who lacks what.
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 
 from conformance.capabilities import parse_capability
@@ -39,3 +42,17 @@ def requires(*capabilities: str) -> pytest.MarkDecorator:
 
 def deviation(deviation_id: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, DEVIATION)(deviation_id)
+
+
+_CITATION = re.compile(r"\(([^()]*)\)\s*\.?\s*$")
+_SECTION = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?![\w.])")
+
+
+def contract_of(function: object) -> tuple[str, str]:
+    """A case's contract (its docstring's first paragraph, on one line) and the spec sections
+    the contract cites in its closing parenthesis: ("... (spec 1.3, 7.3).", "1.3, 7.3")."""
+    doc = inspect.getdoc(function) or ""
+    contract = " ".join(doc.split("\n\n", 1)[0].split())
+    match = _CITATION.search(contract)
+    cited = re.sub(r"\bitem \d+", "", match.group(1)) if match else ""
+    return contract, ", ".join(_SECTION.findall(cited))

@@ -9,9 +9,9 @@ from conformance.store import Backend, Store
 
 @pytest.fixture
 def artconf_backend(request: pytest.FixtureRequest, artconf_server) -> Backend:
-    """The backend (server and mode) of this case; parametrized by the session."""
+    """The backend (a column: backend and mode) of this case; parametrized by the session."""
     session = request.config.pluginmanager.get_plugin("artconf-session")
-    return session.backend(request.param, artconf_server(request.param))
+    return session.backend(request.param, artconf_server)
 
 
 @pytest.fixture

@@ -1,12 +1,17 @@
 """Backend profiles: per server, what a pass there can prove and which capabilities it cannot.
 
-A profile is a YAML file in `emulators/profiles/` (shipped as package data), one per server,
-with gaps for every mode and per mode. Every gap carries a reason; unknown capability names and
-gaps without a reason are errors when the profile is loaded.
+A profile is a YAML file in `emulators/profiles/` (shipped as package data), one per backend:
+the matrix column it names (`backend`, by default the server's name), the server that runs it
+(`server`, a module of `emulators/`), the location kind it serves (`driver`: an adapter in
+`conformance/kinds/`, or `resolution` for a resolution source), and gaps for every mode and per
+mode. Every gap carries a reason; unknown capability names, gaps without a reason and a driver
+without an adapter are errors when the profile is loaded. `ARTCONF_PROFILE_DIRS` (directories
+separated by `:`) adds profiles beside the kit's own.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +21,8 @@ import yaml
 from conformance.capabilities import Capability, parse_capability
 
 MODES = ("plain", "tls")
+RESOLUTION = "resolution"  # the `driver` of resolution sources (spec 3), not a location kind
+EXTRA_DIRS = "ARTCONF_PROFILE_DIRS"
 
 
 class ProfileError(ValueError):
@@ -31,14 +38,22 @@ class Gap:
 
 @dataclass
 class Profile:
-    server: str
-    driver: str
+    server: str  # the server that runs this backend (a module of emulators/)
+    driver: str  # the location kind it serves, or "resolution"
     kind: str
     description: str
     fidelity: list[str]
     gaps: dict[str, dict[Capability, Gap]]  # mode -> capability -> gap
     known_bugs: dict[str, Gap] = field(default_factory=dict)  # case name -> strict xfail
     path: str = ""
+    backend: str = ""  # the matrix column's name; defaults to `server`
+
+    def __post_init__(self) -> None:
+        self.backend = self.backend or self.server
+
+    @property
+    def is_resolution_source(self) -> bool:
+        return self.driver == RESOLUTION
 
     def gap(self, capability: Capability, mode: str) -> Gap | None:
         return self.gaps[mode].get(capability)
@@ -72,6 +87,13 @@ def parse_profile(data: dict, source: str) -> Profile:
         mode: {**common, **_gaps((modes.get(mode) or {}).get("gaps"), f"{source}: modes.{mode}")}
         for mode in MODES
     }
+    if data["driver"] != RESOLUTION:
+        from conformance import kinds
+
+        try:
+            kinds.get(data["driver"])
+        except kinds.KindError as exc:
+            raise ProfileError(f"{source}: driver: {exc}") from None
     bugs = {}
     for case, body in (data.get("known_bugs") or {}).items():
         if not isinstance(body, dict) or not body.get("reason") or not body.get("reference"):
@@ -86,6 +108,7 @@ def parse_profile(data: dict, source: str) -> Profile:
         gaps=per_mode,
         known_bugs=bugs,
         path=source,
+        backend=str(data.get("backend") or ""),
     )
 
 
@@ -93,14 +116,28 @@ def profile_dir() -> Path:
     return Path(str(resources.files("emulators").joinpath("profiles")))
 
 
+def profile_dirs() -> list[Path]:
+    """The kit's profile directory, then those named by ARTCONF_PROFILE_DIRS."""
+    extra = [Path(p) for p in os.environ.get(EXTRA_DIRS, "").split(os.pathsep) if p]
+    return [profile_dir(), *extra]
+
+
 def load_profiles(directory: Path | None = None) -> dict[str, Profile]:
-    directory = directory or profile_dir()
-    profiles = {}
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ProfileError(f"{path}: not valid YAML: {exc}") from None
-        profile = parse_profile(data, str(path))
-        profiles[profile.server] = profile
+    """Profiles by backend name, from `directory` or else every profile directory."""
+    profiles: dict[str, Profile] = {}
+    for folder in [directory] if directory else profile_dirs():
+        if not folder.is_dir():
+            raise ProfileError(f"{EXTRA_DIRS}: {folder} is not a directory")
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+            profile = parse_profile(data, str(path))
+            if profile.backend in profiles:
+                raise ProfileError(
+                    f"{path}: backend {profile.backend!r} is already defined by "
+                    f"{profiles[profile.backend].path}"
+                )
+            profiles[profile.backend] = profile
     return profiles

@@ -17,42 +17,61 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.locations import Location, location_for
-from conformance.objects import ObjectStore
+from conformance import kinds
+from conformance.columns import Column
+from conformance.kinds import Kind, Location, ObjectStore
 from conformance.profiles import Profile
 from conformance.targets import GuardedDriver, Target
 from drivers.core.context import DriverContext
 from drivers.core.model import Artifact, parse_artifact
 from drivers.core.secrets import MemorySecretSource
-from emulators import buckets
 from emulators.endpoint import Endpoint
 
 
 @dataclass(frozen=True)
 class Backend:
-    """One column of the matrix: a server in a mode, and the driver kind it serves."""
+    """One column of the matrix: a backend in a mode, its running server, its profile."""
 
-    key: str  # e.g. "minio-tls"
-    server: str
-    mode: str  # "plain" or "tls"
-    driver: str  # "s3", "gcs", "azure"
+    column: Column
     endpoint: Endpoint
     profile: Profile
+
+    @property
+    def key(self) -> str:  # e.g. "minio-tls"
+        return self.column.key
+
+    @property
+    def server(self) -> str:
+        return self.profile.server
+
+    @property
+    def mode(self) -> str:
+        return self.column.mode
+
+    @property
+    def driver(self) -> str:
+        return self.profile.driver
+
+    @property
+    def kind(self) -> Kind:
+        return kinds.get(self.profile.driver)
 
 
 class Store:
     def __init__(self, backend: Backend, target: Target, tmp: Path):
         self.backend = backend
+        self.kind = backend.kind
         self.target = target
         self.tmp = tmp
         self.bucket = unique_bucket()
-        self.location: Location = location_for(backend.endpoint, self.bucket)
+        self.location: Location = self.kind.location(backend.endpoint, self.bucket)
         self.secrets = MemorySecretSource(self.location.secrets)
-        self.context = DriverContext(temp_dir=self._private_dir(), **self.location.context)
+        self.context = self.location.driver_context(temp_dir=self._private_dir())
         self._drivers: list[GuardedDriver] = []
         self._extra_buckets: list[str] = []
-        buckets.create_bucket(backend.endpoint, self.bucket)
-        self.objects = ObjectStore(backend.endpoint, self.bucket)
+        self.admin = self.kind.admin(backend.endpoint)
+        self.admin.create_container(self.bucket)
+        self.objects = ObjectStore(self.admin, self.bucket)
 
     def _private_dir(self) -> Path:
         path = self.tmp / "driver-private"
@@ -65,10 +84,9 @@ class Store:
         return parse_artifact(self.location.with_key(key).artifact("artifact", **extra))
 
     def artifact_with(self, key: str, **fields: Any) -> Artifact:
-        """An artifact at `key` whose location has extra or replaced Argo fields."""
-        location = self.location.with_key(key)
-        merged = {**location.fields, **fields}
-        return parse_artifact({"name": "artifact", location.driver: merged})
+        """An artifact at `key` whose location has extra or replaced Argo fields (None
+        removes one)."""
+        return parse_artifact(self.location.with_key(key).replace(**fields).artifact())
 
     @property
     def driver(self) -> GuardedDriver:
@@ -116,7 +134,7 @@ class Store:
             except Exception as exc:  # still clean up the buckets
                 errors.append(exc)
         for name in [self.bucket, *self._extra_buckets]:
-            buckets.delete_bucket(self.backend.endpoint, name)
+            self.admin.delete_container(name)
         if errors:
             raise errors[0]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.capabilities import ARGO_CAPABILITIES, Capability, parse_capabilities
+from conformance.capabilities import Capability, argo_capabilities, parse_capabilities
 from drivers.core.context import DriverContext
 from drivers.core.deviations import deviations as registry
 from drivers.core.errors import ArtifactError, Internal
@@ -51,7 +51,7 @@ class Target:
 
     def capabilities(self, driver: str) -> frozenset[Capability]:
         if self.declared is None:
-            return ARGO_CAPABILITIES.get(driver, frozenset())
+            return argo_capabilities(driver)
         if isinstance(self.declared, frozenset):
             return self.declared
         return self.declared.get(driver, frozenset())

@@ -50,28 +50,3 @@ class FakeGcs(Server):
     def version(self) -> str:
         return tools.version("fake-gcs")
 
-
-def throwaway_service_account() -> dict[str, str]:
-    """A service-account key JSON with a fresh RSA key.
-
-    fake-gcs-server verifies no credentials, so this only exercises the client's signing path;
-    a pass with it proves nothing about authentication (see the profile).
-    """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "artconf",
-        "private_key_id": "artconf-test-key",
-        "private_key": pem,
-        "client_email": "artconf@artconf.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }

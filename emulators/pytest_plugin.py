@@ -39,6 +39,17 @@ from emulators.sessions import keep_data_requested, new_session_dir, reap_orphan
 _WORKER_KEY = "artconf_servers"
 
 
+class ServerUnavailable(pytest.fail.Exception):
+    """A server a test asked for is not running in this run: not installed (and required),
+    failed to start, or not started. Raised by `artconf_server` as a failure (an ERROR in
+    set-up); the matrix reads it as an infra-error, by type rather than by its text."""
+
+    def __init__(self, key: str, reason: str):
+        super().__init__(reason, pytrace=False)
+        self.key = key
+        self.reason = reason
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
@@ -169,18 +180,18 @@ class ServerPool:
         if key not in self.errors and not _installed(kind):
             fix = f"run `artconf tools install --only {SERVERS[kind].tool}`"
             if required:
-                pytest.fail(f"server {kind} is required but not installed: {fix}", pytrace=False)
+                raise ServerUnavailable(key, f"server {kind} is required but not installed: {fix}")
             pytest.skip(f"server {kind} is not installed: {fix}")
         if key not in self.errors and self.lazy:
             self._start([(key, kind, tls)])
             if key in self.endpoints:
                 return self.endpoints[key]
         if key in self.errors:
-            pytest.fail(f"server {key} failed to start: {self.errors[key]}", pytrace=False)
-        pytest.fail(
+            raise ServerUnavailable(key, f"server {key} failed to start: {self.errors[key]}")
+        raise ServerUnavailable(
+            key,
             f"server {key} was not started in this run (started: "
             f"{', '.join(self.endpoints) or 'none'}); pass --artconf-servers {kind}",
-            pytrace=False,
         )
 
 
@@ -296,7 +307,9 @@ def artconf_private_server(request: pytest.FixtureRequest):
             try:
                 started[ident] = fleet.start_one(key, kind, tls, env)
             except (ServerStartError, tools.ToolError) as exc:
-                pytest.fail(f"private server {key} failed to start: {exc}", pytrace=False)
+                raise ServerUnavailable(
+                    key, f"private server {key} failed to start: {exc}"
+                ) from None
         return started[ident]
 
     yield start

@@ -1,14 +1,14 @@
-"""Official-client helpers for the kit's own server tests (the kit's own, re-exported)."""
+"""Official-client helpers for the kit's own server tests (the kind adapters', re-exported)."""
 
 from __future__ import annotations
 
 import uuid
 
-from emulators.buckets import azure_client, gcs_client, s3_client
+from conformance.kinds.azure import client as azure_client
+from conformance.kinds.gcs import client as gcs_client
+from conformance.kinds.s3 import client as s3_client
 
-__all__ = ["ALL_KEYS", "azure_client", "gcs_client", "s3_client", "unique_name"]
-
-ALL_KEYS = [f"{k}{m}" for k in ("minio", "moto", "azurite", "fake-gcs") for m in ("", "-tls")]
+__all__ = ["azure_client", "gcs_client", "s3_client", "unique_name"]
 
 
 def unique_name(prefix: str = "artconf") -> str:

@@ -34,7 +34,7 @@ WRITING_TESTS = """
     import os
     from pathlib import Path
 
-    from emulators.buckets import s3_client
+    from conformance.kinds.s3 import client as s3_client
 
     def test_writes(artconf_server, artconf_private_server):
         for key in ("minio", "moto"):
@@ -54,7 +54,7 @@ SLOW_TEST = """
     import time
     from pathlib import Path
 
-    from emulators.buckets import s3_client
+    from conformance.kinds.s3 import client as s3_client
 
     def test_slow(artconf_server):
         endpoint = artconf_server("minio")

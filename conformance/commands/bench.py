@@ -34,7 +34,7 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
     import tempfile
     import time
 
-    from conformance import report
+    from conformance import report, rundir
 
     if args.records < 1:
         progress("artconf: error: --records must be 1 or more")
@@ -45,7 +45,7 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
         progress(f"artconf: report of {args.records} synthetic records ({len(runs)} runs)")
         try:
             built = report.build_report([runs[-1]], out=Path(tmp) / "report.html")
-        except report.ReportError as exc:
+        except (rundir.RunDirError, report.ReportError) as exc:
             progress(f"artconf: error: {exc}")
             return EXIT_FAILED
     result = {
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=bench.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    stream.add_argument("--driver", required=True, choices=sorted(bench.SERVER_OF_DRIVER))
+    stream.add_argument("--driver", required=True, choices=sorted(bench.bench_servers()))
     stream.add_argument("--size", default="1GiB", help="bytes to stream each way (default 1GiB)")
     stream.add_argument("--out", default="reports/bench", help="directory for the JSON result")
     stream.set_defaults(func=cmd_bench_stream)

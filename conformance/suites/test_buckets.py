@@ -13,8 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conformance.cases import requires, verifies
-from conformance.locations import location_for
-from conformance.objects import ObjectStore
+from conformance.kinds import ObjectStore
 from drivers.core.errors import ArtifactError
 from drivers.core.model import parse_artifact
 from drivers.core.secrets import MemorySecretSource
@@ -43,7 +42,7 @@ def test_create_bucket_if_not_present_creates_it(store):
     name = store.fresh_bucket_name()
     artifact = store.artifact_with("created/in.bin", bucket=name, createBucketIfNotPresent={})
     _save(store, store.new_driver(artifact), artifact)
-    assert ObjectStore(store.backend.endpoint, name).get("created/in.bin") == b"bucket data"
+    assert ObjectStore(store.admin, name).get("created/in.bin") == b"bucket data"
 
 
 @verifies("create_bucket")
@@ -122,7 +121,7 @@ def regional(store, artconf_private_server):
     )
     name = store.fresh_bucket_name()
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": SITE_REGION})
-    location = location_for(endpoint, name)
+    location = store.kind.location(endpoint, name)
     yield location, client
     with contextlib.suppress(ClientError):
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):

@@ -20,7 +20,7 @@ from botocore.config import Config
 from conformance.cases import requires, verifies
 from drivers.core.errors import ArtifactError, Code
 from drivers.core.secrets import MemorySecretSource
-from emulators.fake_gcs import throwaway_service_account
+from conformance.kinds.gcs import throwaway_service_account
 
 CREDS = "artconf-creds"
 ROLE_ARN = "arn:aws:iam::000000000000:role/artconf-conformance"

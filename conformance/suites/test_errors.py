@@ -17,7 +17,7 @@ import pytest
 from conformance.cases import deviation, requires, verifies
 from drivers.core.errors import ArtifactError, Code
 from drivers.core.secrets import MemorySecretSource
-from emulators.fake_gcs import throwaway_service_account
+from conformance.kinds.gcs import throwaway_service_account
 
 
 def fast_driver(store, artifact=None, secrets=None):

@@ -27,6 +27,8 @@ class Deviation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    #: The location type whose driver differs ("" when the core differs, for every driver).
+    driver: str = Field("", pattern=r"^[a-z0-9]*$")
     section: str = Field(pattern=r"^\d+(\.\d+)*(, \d+(\.\d+)*)*$")
     argo_reference: str = _NON_EMPTY
     argo_behaviour: str = _NON_EMPTY

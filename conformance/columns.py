@@ -1,0 +1,47 @@
+"""A matrix column: one backend in one mode, and the key that names it everywhere.
+
+    Column("minio", "tls").key == "minio-tls"     Column.parse("minio-tls") == that column
+
+The key is how a column is written in records, grids, `--backends` and log file names; the
+server key (`server_key`) is how the server pool names the process serving it, which differs
+when a backend's profile runs on another backend's server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODES = ("plain", "tls")
+TLS_SUFFIX = "-tls"
+
+
+@dataclass(frozen=True, order=True)
+class Column:
+    backend: str
+    mode: str = "plain"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode {self.mode!r}: modes are {', '.join(MODES)}")
+
+    @property
+    def tls(self) -> bool:
+        return self.mode == "tls"
+
+    @property
+    def key(self) -> str:
+        return with_mode(self.backend, self.tls)
+
+    @classmethod
+    def parse(cls, key: str) -> Column:
+        if key.endswith(TLS_SUFFIX):
+            return cls(key.removesuffix(TLS_SUFFIX), "tls")
+        return cls(key, "plain")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def with_mode(name: str, tls: bool) -> str:
+    """`minio`, True -> `minio-tls`: a server's or backend's key in one mode."""
+    return name + TLS_SUFFIX if tls else name
