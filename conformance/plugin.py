@@ -32,7 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--artconf-backends",
         default=None,
-        help="servers to run against, comma-separated (default: all: minio,moto,azurite,fake-gcs)",
+        help="backends to run against, comma-separated: the names of the profiles in "
+        "emulators/profiles/ (default: every one)",
     )
     group.addoption(
         "--artconf-drivers",
