@@ -122,3 +122,17 @@ def render_text(records: Iterable[Record]) -> str:
 def failing_cells(records: Iterable[Record]) -> pd.DataFrame:
     table = cells(records)
     return table[table["state"].isin(FAILING_STATES)]
+
+
+def render_failures(records: Iterable[Record], limit: int = 50) -> str:
+    """Each failing case with the contract it broke: two lines each, at most `limit` cases."""
+    failing = [r for r in records if r.outcome in ("fail", "xpass", "infra-error")]
+    lines = []
+    for record in failing[:limit]:
+        contract = f": {record.contract}" if record.contract else ""
+        lines.append(f"{record.outcome.upper()} {record.case_id}{contract}")
+        reason = record.reason.strip().splitlines()
+        lines.append(f"    {reason[0][:300] if reason else '(no message)'}")
+    if len(failing) > limit:
+        lines.append(f"... and {len(failing) - limit} more (see records.jsonl)")
+    return "\n".join(lines)

@@ -23,6 +23,7 @@ import pytest
 from conformance import kinds
 from conformance.decision import CaseInfo
 from conformance.records import Record, kit_sha
+from conformance.rundir import RunWriter
 from drivers.core.secrets import redact
 from emulators.endpoint import Endpoint
 
@@ -70,11 +71,7 @@ class Recorder:
     ):
         self.run_id = run_id
         self.target = target
-        self.writer = None
-        if run_dir is not None:
-            from conformance.rundir import RunWriter  # TEMP until rundir lands
-
-            self.writer = RunWriter(run_dir)
+        self.writer = RunWriter(run_dir) if run_dir is not None else None
         self.endpoint_of = endpoint_of
         self._secret_source = secrets
         self.versions = sdk_versions()

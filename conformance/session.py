@@ -24,7 +24,7 @@ from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.profiles import RESOLUTION, Profile, load_profiles, profile_dirs
 from conformance.recorder import CASE, INFRA, REFERENCE, SERVER, SKIP, Recorder
 from conformance.redaction import secret_values
-from conformance.commands.run import new_run_id  # TEMP until rundir lands
+from conformance.rundir import new_run_id
 from conformance.store import Backend
 from conformance.targets import Target, TargetError, parse_target
 from drivers.core.deviations import DEFAULT_PATH as DEVIATIONS_PATH
@@ -294,6 +294,11 @@ class ConformanceSession:
         terminalreporter.section("artconf matrix")
         for line in matrix.render_text(self.recorder.records).splitlines():
             terminalreporter.write_line(line)
+        failures = matrix.render_failures(self.recorder.records)
+        if failures:
+            terminalreporter.section("artconf failures: the contracts broken")
+            for line in failures.splitlines():
+                terminalreporter.write_line(line)
 
 
 def check_registry(profiles: dict[str, Profile]) -> None:

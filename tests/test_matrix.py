@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.matrix import CELL_STATES, cells, render_text
+from conformance.matrix import CELL_STATES, cells, render_failures, render_text
 from conformance.profiles import ProfileError, load_profiles, parse_profile
 from conformance.records import Record, merge_records, read_records, write_records
 from conformance.targets import TargetError, parse_target
@@ -183,3 +183,17 @@ def test_a_target_that_declares_nothing_gets_argos_set():
 
 def undeclared_factory(artifact, secrets, context):  # a target for the test above
     raise AssertionError("never called")
+
+
+def test_failures_name_the_contract_they_broke():
+    failed = rec("fail", case="a")
+    failed.contract = "delete of a file removes exactly that object (spec 1.1, 7.3)."
+    failed.reason = "AssertionError: keys differ\nmore detail"
+    text = render_failures([rec("pass", case="b"), failed])
+    assert text.splitlines() == [
+        f"FAIL {failed.case_id}: delete of a file removes exactly that object (spec 1.1, 7.3).",
+        "    AssertionError: keys differ",
+    ]
+    assert render_failures([rec("fail", case=str(i)) for i in range(5)], limit=2).endswith(
+        "... and 3 more (see records.jsonl)"
+    )
