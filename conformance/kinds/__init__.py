@@ -3,9 +3,9 @@
     from conformance import kinds
     kinds.get("s3").location(endpoint, "bucket", "key")
 
-The kit's own kinds are the modules named in `BUILTIN`; `ARTCONF_KIND_MODULES` (comma-separated
-module names) adds more, so a new kind can be tried without editing the kit. Each module
-defines `KIND`, an instance of `conformance.kinds.base.Kind`. Which kind a server serves is
+The kit's own kinds are the modules of this package (all but `base`); `ARTCONF_KIND_MODULES`
+(comma-separated module names) adds more, so a new kind can be tried without editing the kit.
+Each module defines `KIND`, an instance of `conformance.kinds.base.Kind`. Which kind a server serves is
 its profile's `driver:` field (`emulators/profiles/`), and nothing else.
 """
 
@@ -14,12 +14,15 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import pkgutil
 
 from conformance.kinds.base import Admin, Kind, Location, NotSupportedByKind, ObjectStore
 
 __all__ = ["Admin", "Kind", "KindError", "Location", "NotSupportedByKind", "ObjectStore", "get"]
 
-BUILTIN = ("conformance.kinds.s3", "conformance.kinds.gcs", "conformance.kinds.azure")
+BUILTIN = tuple(
+    f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name != "base"
+)
 EXTRA_MODULES = "ARTCONF_KIND_MODULES"
 
 
