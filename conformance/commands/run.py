@@ -15,68 +15,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from conformance import matrix
+from conformance import matrix, rundir
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
-from conformance.records import merge_records, read_records, summary, write_records
+from conformance.records import read_records, summary
+from conformance.rundir import claim_run, link_latest
+from conformance.rundir import new_run_id as new_run_id  # conformance.session imports it here
 from emulators.fleet import SERVERS
 from emulators.sessions import reap_orphans_and_data
 
 SUITES = "conformance.suites"
-CLAIM_ATTEMPTS = 5
 STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
-
-
-def new_run_id() -> str:
-    """A timestamp to the millisecond plus a random suffix: two runs never share one."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    return f"{stamp}.{int(now % 1 * 1000):03d}-{secrets.token_hex(3)}"
-
-
-def run_dir_for(reports: Path, run_id: str, shard: str | None) -> Path:
-    suffix = "-shard" + shard.replace("/", "of") if shard else ""
-    return reports / f"{run_id}{suffix}"
-
-
-def claim_run(reports: Path, run_id: str | None, shard: str | None) -> tuple[str, Path]:
-    """The run's id and its freshly created directory. A given id that exists is refused
-    (FileExistsError); a default id that another run took in the same instant is drawn anew."""
-    if run_id:
-        return run_id, claim_run_dir(reports, run_id, shard)
-    for attempt in range(1, CLAIM_ATTEMPTS + 1):
-        run_id = new_run_id()
-        try:
-            return run_id, claim_run_dir(reports, run_id, shard)
-        except FileExistsError:
-            if attempt == CLAIM_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
-
-
-def claim_run_dir(reports: Path, run_id: str, shard: str | None) -> Path:
-    """Create the run directory; raises FileExistsError if any run (even a concurrent one,
-    even an empty directory) already has it: creation is the atomic check."""
-    reports.mkdir(parents=True, exist_ok=True)
-    run_dir = run_dir_for(reports, run_id, shard)
-    run_dir.mkdir()
-    return run_dir
-
-
-def link_latest(reports: Path, run_dir: Path) -> None:
-    latest = reports / "latest"
-    tmp = reports / f".latest-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(run_dir.name)
-    tmp.replace(latest)  # atomic: readers never see a missing `latest`
 
 
 def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list[str]:
@@ -88,7 +43,7 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
         f"--artconf-run-dir={run_dir}",
         f"--artconf-run-id={run_id}",
         f"--artconf-tls={args.tls}",
-        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--junitxml={run_dir / rundir.JUNIT}",
         "-o", "junit_family=xunit2",
     ]  # fmt: skip
     for option, value in (
@@ -122,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if servers and not args.endpoints:
         env["ARTCONF_REQUIRE"] = ",".join(servers)
     returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
-    records_path = run_dir / "records.jsonl"
+    records_path = run_dir / rundir.RECORDS
     if received is not None:
         return interrupted(args, run_dir, run_id, received, killed=returncode == -signal.SIGKILL)
     interrupted_itself = returncode == 2 and records_path.exists()  # 2 without: collection
@@ -208,7 +163,7 @@ def interrupted(
     the records are those journaled as each case finished (a torn last line is left out).
     """
     name = signal.Signals(signum).name
-    records_path = run_dir / "records.jsonl"
+    records_path = run_dir / rundir.RECORDS
     warnings: list[str] = []
     try:
         count = len(read_records(records_path, warnings=warnings))
@@ -228,17 +183,8 @@ def interrupted(
 
 def mark_partial(args: argparse.Namespace, run_dir: Path, run_id: str, cause: str) -> None:
     """Say in the run's meta file(s) that its records hold only the cases that finished."""
-    metas = list(run_dir.glob("run*.json")) or [run_dir / _meta_name(args.shard)]
-    for meta_path in metas:
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
-            "run_id": run_id, "target": args.target, "shard": args.shard or "",
-        }  # fmt: skip
-        meta.update(partial=True, interrupted_by=cause)
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def _meta_name(shard: str | None) -> str:
-    return f"run-{shard.replace('/', 'of')}.json" if shard else "run.json"
+    defaults = {"run_id": run_id, "target": args.target, "shard": args.shard or ""}
+    rundir.mark_partial(run_dir, cause, shard=args.shard, defaults=defaults)
 
 
 def render_report(run_dir: Path, status: int) -> int:
@@ -250,28 +196,14 @@ def render_report(run_dir: Path, status: int) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    paths = [Path(d) / "records.jsonl" for d in args.run_dirs]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        progress(f"artconf: error: no records in {', '.join(missing)}")
-        return EXIT_USAGE
     try:
-        records = list(merge_records(paths))
-    except ValueError as exc:
+        out, records = rundir.merge_runs(args.run_dirs, args.out)
+    except rundir.NotARunDir as exc:
+        progress(f"artconf: error: {exc}")
+        return EXIT_USAGE
+    except rundir.RunDirError as exc:
         progress(f"artconf: error: {exc}")
         return EXIT_FAILED
-    out = Path(args.out) if args.out else Path(args.run_dirs[0]).parent / records[0].run_id
-    write_records(out / "records.jsonl", records)
-    for source in args.run_dirs:
-        for item in Path(source).iterdir():
-            if item.name in ("logs", "profiles") and item.is_dir():
-                for log in item.iterdir():
-                    (out / item.name).mkdir(exist_ok=True)
-                    target = out / item.name / log.name
-                    if not target.exists():
-                        target.write_bytes(log.read_bytes())
-            elif item.suffix in (".json", ".yaml", ".xml") and not (out / item.name).exists():
-                (out / item.name).write_bytes(item.read_bytes())
     print(matrix.render_text(records))
     progress(f"artconf: merged {len(records)} records into {out}")
     return EXIT_OK
