@@ -33,9 +33,9 @@ Three parts:
 
 Damage while reading: the run's own records that cannot be read, or a run.json that is not
 JSON, are a `RunDirError` naming the file (and line); a truncated last record line, a partial
-marker, a snapshot that does not parse and a malformed `applicable` are warnings in
-`Run.warnings`. An earlier run with either is left out of `earlier_runs`, noted in
-`Run.skipped`.
+marker, a snapshot that does not parse, a malformed `applicable` and a failing case outside
+it are warnings in `Run.warnings`. An earlier run with any of them is left out of
+`earlier_runs`, noted in `Run.skipped`.
 """
 
 from __future__ import annotations
@@ -450,6 +450,8 @@ def load_run(*run_dirs: str | Path) -> Run:
     if not meta.get("run_id") and records:
         meta["run_id"] = records[0].run_id
     applicable = _applicable(meta.get("applicable"), dirs[0], warnings)
+    if applicable is not None:
+        warnings += _hidden_failures(records, applicable)
     if meta.get("partial"):
         warnings.insert(0, partial_note(meta))
     return Run(
@@ -537,6 +539,26 @@ def _applicable(
         str(driver): tuple(sorted({n for n in names if n in _VOCABULARY}, key=_VOCABULARY.get))
         for driver, names in value.items()
     }
+
+
+def _hidden_failures(
+    records: Sequence[Record], applicable: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """A warning when a failing case is of a capability outside its driver's applicable set:
+    the grid has no row for it, so the page must not read as if nothing failed."""
+    hidden = [
+        r
+        for r in records
+        if r.outcome in ("fail", "xpass", "infra-error")
+        and r.driver in applicable
+        and r.capability not in applicable[r.driver]
+    ]
+    if not hidden:
+        return []
+    return [
+        f"{len(hidden)} failing case(s) of capabilities outside run.json's applicable set, "
+        f"not in the grid (listed under failures), e.g. {hidden[0].case_id}"
+    ]
 
 
 def history(run: Run, reports: Path | None = None) -> list[Path]:

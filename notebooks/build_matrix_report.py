@@ -5,9 +5,9 @@ This script is the source of truth: edit it, then rerun it and commit both files
     .venv/bin/python notebooks/build_matrix_report.py
 
 `tests/test_report.py` checks the committed notebook equals what this script builds. The
-notebook stays thin: every cell calls one function of `conformance.report`. `artconf report`
-executes it headless (kernel `artconf-kit`) with the parameters injected after the cell tagged
-`parameters`, and exports self-contained HTML (code hidden, markdown left out).
+notebook stays thin: every cell calls one function of the package `conformance.report`.
+`artconf report` executes it headless (kernel `artconf-kit`) with the parameters injected after
+the cell tagged `parameters`, and exports self-contained HTML (code hidden, markdown left out).
 """
 
 from __future__ import annotations

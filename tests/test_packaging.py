@@ -1,4 +1,5 @@
-"""The wheel carries what the kit needs at run time besides code: profiles, lockfiles."""
+"""The wheel carries what the kit needs at run time besides code: profiles, lockfiles, the
+report's templates and static files."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_ships_profiles_and_the_azurite_lockfile(tmp_path):
+def test_wheel_ships_profiles_the_azurite_lockfile_and_the_report_templates(tmp_path):
     subprocess.run(
         [
             sys.executable,
@@ -33,6 +34,19 @@ def test_wheel_ships_profiles_and_the_azurite_lockfile(tmp_path):
     for server in ("minio", "moto", "azurite", "fake-gcs"):
         assert f"emulators/profiles/{server}.yaml" in names
     assert "emulators/azurite/package-lock.json" in names
+    report = REPO / "conformance" / "report"
+    package_files = [
+        p.relative_to(REPO).as_posix()
+        for folder in ("templates", "static")
+        for p in sorted((report / folder).rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert "conformance/report/static/report.css" in package_files
+    assert "conformance/report/static/report.js" in package_files
+    assert "conformance/report/templates/nbconvert/artconf.html.j2" in package_files
+    assert any(p.endswith(".html.j2") for p in package_files)
+    missing = [p for p in package_files if p not in names]
+    assert not missing, f"not in the wheel: {missing}"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "artconf = conformance.plugin" in text and "artconf = conformance.entry:main" in text

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conformance import report
+from conformance import report, rundir
 from conformance.cli import main
 from conformance.matrix import CELL_STATES
 from conformance.records import write_records
@@ -76,13 +76,13 @@ def test_load_run_reads_meta_profiles_and_deviations_and_resolves_symlinks(tmp_p
     assert run.run_id == RUN_IDS[-1]
     assert run.meta["kit_sha"] and run.meta["servers"]["moto"]
     assert set(run.profiles) == {"minio", "moto", "fake-gcs", "azurite"}
-    assert {d["id"] for d in run.deviations} >= {"gcs-delete-missing-idempotent"}
+    assert {d.id for d in run.deviations} >= {"gcs-delete-missing-idempotent"}
     cell = run.cells.set_index(report.KEY).loc[("s3", "load", "minio-tls")]
     assert (cell["backend"], cell["mode"], cell["state"]) == ("minio", "tls", "failed")
 
 
 def test_not_a_run_directory_is_one_clear_error(tmp_path):
-    with pytest.raises(report.ReportError, match="not a run directory"):
+    with pytest.raises(rundir.RunDirError, match="not a run directory"):
         report.load_run(tmp_path)
 
 
@@ -295,14 +295,14 @@ def test_a_damaged_earlier_run_is_skipped_with_a_note_naming_it(tmp_path, damage
 def test_an_unreadable_earlier_run_is_skipped(tmp_path, monkeypatch):
     reports = _history(tmp_path)
     damaged = reports / RUN_IDS[-2] / "records.jsonl"
-    read = report.read_records
+    read = rundir.read_records
 
     def refuse(path, **kw):  # chmod 0 would not stop root
         if path == damaged:
             raise PermissionError(13, "Permission denied", str(path))
         return read(path, **kw)
 
-    monkeypatch.setattr(report, "read_records", refuse)
+    monkeypatch.setattr(rundir, "read_records", refuse)
     run, before, _ = report.load_all([reports / RUN_IDS[-1]], None, 10)
     assert before.run_id == RUN_IDS[-3]
     assert run.skipped == [
@@ -421,3 +421,164 @@ def test_a_partial_run_given_as_previous_is_used_with_a_warning(tmp_path):
         f"the run compared with, {reports / RUN_IDS[0]}: partial run (interrupted): cases that "
         "did not run are missing from the matrix"
     ]
+
+
+# --- applicable capabilities, contracts, snapshots ----------------------------------------------
+def _rows(page: str, driver: str) -> list[str]:
+    """The capability rows of `driver`'s grid table, in page order."""
+    table = re.search(rf'<table class="grid" data-driver="{driver}">(.*?)</table>', page, re.S)
+    assert table, f"no grid table for {driver}"
+    return re.findall(r'<th class="cap">([^<]*)</th>', table.group(1))
+
+
+def _copy_latest(tmp_path: Path, **meta_changes) -> Path:
+    """A copy of the newest seeded run with run.json keys changed (None: removed)."""
+    run_dir = tmp_path / LATEST.name
+    shutil.copytree(LATEST, run_dir)
+    meta = json.loads((run_dir / "run.json").read_text())
+    for key, value in meta_changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    (run_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return run_dir
+
+
+def _vocabulary_order(names) -> list[str]:
+    from drivers.core.capabilities import Capability
+
+    return [c.value for c in Capability if c.value in set(names)]
+
+
+def test_the_grid_shows_only_the_capabilities_applicable_to_each_driver():
+    run = report.load_run(LATEST)
+    assert any(r.driver == "s3" and r.capability == "auth_sas" for r in run.records)
+    page = report.grid_html(run)
+    for driver, names in json.loads((LATEST / "run.json").read_text())["applicable"].items():
+        assert _rows(page, driver) == _vocabulary_order(names), driver
+    assert "auth_sas" not in _rows(page, "s3")  # recorded, but it does not apply to s3
+    assert "auth_sas" in _rows(page, "azure")
+    assert not ((run.cells["driver"] == "s3") & (run.cells["capability"] == "auth_sas")).any()
+
+
+def test_without_applicable_every_capability_with_records_has_a_row(tmp_path):
+    run = report.load_run(_copy_latest(tmp_path, applicable=None))
+    assert run.applicable is None and not run.warnings
+    rows = _rows(report.grid_html(run), "s3")
+    assert "auth_sas" in rows
+    assert rows == sorted({r.capability for r in run.records if r.driver == "s3"})
+
+
+def test_an_applicable_capability_without_cases_is_a_row_of_not_run_cells(tmp_path):
+    applicable = json.loads((LATEST / "run.json").read_text())["applicable"]
+    applicable["s3"] = [*applicable["s3"], "delete"]
+    run = report.load_run(_copy_latest(tmp_path, applicable=applicable))
+    assert _rows(report.grid_html(run), "s3") == _vocabulary_order(applicable["s3"])
+    delete = run.cells[(run.cells["driver"] == "s3") & (run.cells["capability"] == "delete")]
+    assert set(delete["column"]) == {"minio", "minio-tls", "moto"}
+    assert set(delete["state"]) == {"not-run"} and set(delete["cases"]) == {0}
+
+
+def test_a_malformed_applicable_is_a_warning_and_every_capability_is_shown(tmp_path):
+    run_dir = _copy_latest(tmp_path, applicable=["load"])
+    run = report.load_run(run_dir)
+    assert run.applicable is None
+    assert run.warnings == [
+        f"{run_dir / 'run.json'}: applicable: not a mapping of driver -> capability names; "
+        "ignored, the grid shows every capability with records"
+    ]
+    assert "auth_sas" in _rows(report.grid_html(run), "s3")
+
+
+def test_failure_cards_show_the_contract_and_spec_above_the_message():
+    run = report.load_run(LATEST)
+    page = report.failures_html(run, LATEST)
+    failing = [r for r in run.records if r.outcome in report.FAIL_OUTCOMES]
+    assert failing and all(r.contract and r.spec for r in failing)
+    for record in failing:
+        start = page.index(f'data-case="{record.case_id}"')
+        card = page[start : page.index("</pre>", start)]
+        contract = card.index('<div class="contract"')
+        assert contract < card.index('<pre class="message">')
+        assert record.contract in card
+        assert f'<span class="spec">spec {record.spec}</span>' in card
+
+
+def test_a_failure_without_a_contract_has_no_contract_line(tmp_path):
+    run_dir = tmp_path / "20260305T020000"
+    run_dir.mkdir()
+    failing = next(r for r in report.load_run(LATEST).records if r.outcome == "fail")
+    failing.contract = failing.spec = ""
+    write_records(run_dir / "records.jsonl", [failing])
+    page = report.failures_html(report.load_run(run_dir), run_dir)
+    assert failing.case_id in page and 'class="contract"' not in page
+
+
+def test_a_snapshot_that_does_not_parse_is_a_warning_naming_the_file(tmp_path, capsys):
+    run_dir = _copy_latest(tmp_path)
+    bad_yaml, bad_profile = run_dir / "profiles" / "minio.yaml", run_dir / "profiles" / "moto.yaml"
+    bad_yaml.write_text("a: [\n")
+    bad_profile.write_text("server: moto\ndriver: s3\n")  # no kind, no description
+    (run_dir / "deviations.yaml").write_text("- id: Not-Kebab\n  section: x\n")
+    run = report.load_run(run_dir)
+    assert len(run.warnings) == 3, run.warnings
+    for path, words in (
+        (bad_yaml, "not YAML"),
+        (bad_profile, "missing field(s) kind, description"),
+        (run_dir / "deviations.yaml", "deviation Not-Kebab"),
+    ):
+        note = next(w for w in run.warnings if w.startswith(f"{path}: snapshot left out: "))
+        assert words in note and "\n" not in note
+    assert set(run.profiles) == {"fake-gcs", "azurite"} and run.deviations == []
+    out = tmp_path / "r.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 0  # a warning, not a crash
+    err = capsys.readouterr().err
+    assert err.count("snapshot left out") == 3 and "Traceback" not in err
+    assert out.read_text().count('data-warning="run"') == 3
+
+
+def test_profiles_and_deviations_are_read_through_their_parsers():
+    from conformance.profiles import Profile
+    from drivers.core.deviations import Deviation
+
+    run = report.load_run(LATEST)
+    assert all(isinstance(p, Profile) for p in run.profiles.values())
+    assert all(isinstance(d, Deviation) for d in run.deviations)
+    page = report.fidelity_html(run)
+    moto = page[page.index('data-backend="moto"') :]
+    moto = moto[: moto.index("</div>")]
+    assert "<td><code>auth_static_keys</code></td><td>all modes</td>" in moto
+    assert "<td><code>tls_custom_ca</code></td><td>plain</td>" in moto
+
+
+def test_synthetic_runs_take_their_columns_from_the_backend_profiles(tmp_path):
+    from conformance.profiles import load_profiles
+
+    (run_dir,) = report.write_synthetic_runs(tmp_path / "reports", 1000, runs=1)  # every slot
+    run = report.load_run(run_dir)
+    assert not run.warnings
+    expected = set()
+    for profile in load_profiles().values():
+        tls = [] if profile.driver == "resolution" else [f"{profile.server}-tls"]
+        expected |= {profile.server, *tls}
+    assert set(run.meta["backends"]) == expected
+    assert {(r.driver, r.backend) for r in run.records} == {
+        (p.driver, p.server) for p in load_profiles().values()
+    }
+    assert run.deviations and run.applicable  # the registry's snapshot, and the grid's rows
+    assert all(r.capability in run.applicable[r.driver] for r in run.records)
+
+
+def test_a_failing_case_outside_the_applicable_set_is_a_warning(tmp_path):
+    run_dir = _copy_latest(tmp_path)
+    records = report.load_run(run_dir).records
+    outside = next(r for r in records if r.driver == "s3" and r.capability == "auth_sas")
+    outside.outcome, outside.reason = "fail", "AssertionError: a SAS token under s3?"
+    write_records(run_dir / "records.jsonl", records)
+    run = report.load_run(run_dir)
+    assert run.warnings == [
+        "1 failing case(s) of capabilities outside run.json's applicable set, not in the grid "
+        f"(listed under failures), e.g. {outside.case_id}"
+    ]
+    assert outside.case_id in report.failures_html(run, run_dir)

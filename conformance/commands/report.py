@@ -25,12 +25,12 @@ from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progre
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from conformance import report
+    from conformance import report, rundir
 
-    run_dirs = args.run_dirs or ["reports/latest"]
-    missing = [d for d in [*run_dirs, args.previous or ""] if d and not report.is_run_dir(Path(d))]
+    run_dirs = args.run_dirs or [f"reports/{rundir.LATEST}"]
+    missing = [d for d in [*run_dirs, args.previous or ""] if d and not rundir.is_run_dir(Path(d))]
     if missing:
-        progress(f"artconf: error: {missing[0]}: not a run directory (no records.jsonl)")
+        progress(f"artconf: error: {missing[0]}: not a run directory (no {rundir.RECORDS})")
         return EXIT_USAGE
     if args.trend < 1:
         progress("artconf: error: --trend must be 1 or more")
@@ -39,7 +39,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         result = report.build_report(
             run_dirs, out=args.out, previous=args.previous, trend=args.trend, warn=_warn
         )
-    except report.ReportError as exc:
+    except (rundir.RunDirError, report.ReportError) as exc:
         progress(f"artconf: error: {exc}")
         return EXIT_FAILED
     print(result["html"])

@@ -1,0 +1,378 @@
+"""The report's HTML: one fragment per section, rendered from the Jinja2 templates beside it.
+
+Each `*_html` function turns a run into the plain values its template shows
+(`templates/<section>.html.j2`); the templates escape every value (autoescape), so nothing
+here writes markup by hand. The page's CSS and JS are package files too (`static/`), inlined
+by `style_html` and `script_html`: the exported page loads nothing from anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from conformance.matrix import CELL_STATES, SYMBOLS
+from conformance.profiles import MODES, Profile
+from conformance.records import OUTCOMES, Record, summary
+from conformance.report.analysis import FAIL_OUTCOMES, diff, state_counts, trend, verdict
+from conformance.rundir import Run
+
+TAIL_LINES = 20
+MAX_FAILURES = 100  # listed with a log tail; the rest without
+MAX_TREND_ROWS = 200
+
+# Colour (background, text) and meaning of each cell state; the legend follows CELL_STATES.
+STATE_STYLE = {
+    "infra-error": ("#6f42c1", "#ffffff"),
+    "failed": ("#cf222e", "#ffffff"),
+    "xpass": ("#e16f24", "#ffffff"),
+    "known-deviation": ("#f2cc60", "#3b2300"),
+    "verified": ("#2da44e", "#ffffff"),
+    "unsupported-by-driver": ("#a5c8e4", "#0b2f4f"),
+    "unsupported-by-backend": ("#d0d7de", "#24292f"),
+    "not-run": ("#f6f8fa", "#57606a"),
+}
+STATE_MEANING = {
+    "infra-error": "a server or the harness broke; the driver was not judged",
+    "failed": "a case failed",
+    "xpass": "a declared deviation or known bug did not show: it passed unexpectedly",
+    "known-deviation": "differs from Argo on purpose (see the deviation registry)",
+    "verified": "every case that ran passed",
+    "unsupported-by-driver": "the driver does not declare the capability",
+    "unsupported-by-backend": "this server cannot prove the capability (see fidelity notes)",
+    "not-run": "no case of the capability ran in this column",
+}
+ISSUES = "https://github.com/argoproj/argo-workflows/issues/"
+
+
+def _colours(state: str) -> tuple[str, str]:
+    return STATE_STYLE.get(state, ("#ffffff", "#1f2328"))
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("conformance.report", "templates"),
+        autoescape=True,  # every value is text from a run: escaped, whatever the file name
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails the report, not the page
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(colours=_colours, symbols=SYMBOLS)
+    return env
+
+
+def render(template: str, **values: Any) -> str:
+    return environment().get_template(template).render(**values).strip()
+
+
+@functools.cache
+def static_text(name: str) -> str:
+    """A file of `static/` (report.css, report.js)."""
+    return resources.files("conformance.report").joinpath("static", name).read_text()
+
+
+def style_html() -> str:
+    return render("assets.html.j2", kind="style", text=static_text("report.css"))
+
+
+def script_html() -> str:
+    """Legend filter and cell counts; marks the page `data-artconf-ready` once it ran."""
+    return render("assets.html.j2", kind="script", text=static_text("report.js"))
+
+
+# --- headline ---------------------------------------------------------------------------------
+def headline_html(run: Run) -> str:
+    meta = run.meta
+    counts = summary(run.records)
+    states = state_counts(run.cells)
+    verdict_state, verdict_text = verdict(run)
+    duration = meta.get("duration_seconds")
+    return render(
+        "headline.html.j2",
+        run_id=run.run_id,
+        verdict_state=verdict_state,
+        verdict_text=verdict_text,
+        warnings=run.warnings,
+        skipped=run.skipped,
+        outcomes=[(o, counts.get(o, 0)) for o in OUTCOMES],
+        states=[(s, states[s]) for s in CELL_STATES if states[s]],
+        meta_run_id=meta.get("run_id", run.run_id),
+        target=meta.get("target", "?"),
+        kit_sha=meta.get("kit_sha", "?"),
+        duration=f"{float(duration):.1f} s" if duration not in (None, "") else "?",
+        cases=len(run.records),
+        cells=len(run.cells),
+        servers=sorted((meta.get("servers") or {}).items()),
+        libraries=sorted((meta.get("versions") or {}).items()),
+        dirs=run.dirs,
+    )
+
+
+# --- the grid ---------------------------------------------------------------------------------
+def cell_title(row: Any) -> str:
+    """A cell's hover text: its state and reason, then where it is and how many cases."""
+    reason = row.reason or STATE_MEANING[row.state]
+    cases = f"{row.cases} case{'s' * (row.cases != 1)}"
+    return f"{row.state}: {reason}\n{row.driver} · {row.capability} · {row.column} ({cases})"
+
+
+def _capability_rows(run: Run, driver: str, block: pd.DataFrame) -> list[str]:
+    """A driver's rows: its applicable capabilities when run.json names them, in vocabulary
+    order (the cell table holds exactly those); otherwise every capability with a case."""
+    if run.applicable is not None and driver in run.applicable:
+        return list(run.applicable[driver])
+    return sorted(block["capability"].unique())
+
+
+def grid_html(run: Run) -> str:
+    tables = []
+    for driver, block in run.cells.groupby("driver", sort=True):
+        columns = list(
+            block[["backend", "mode", "column"]]
+            .drop_duplicates()
+            .sort_values(["backend", "mode"])
+            .itertuples(index=False)
+        )
+        backends: dict[str, int] = {}
+        for column in columns:
+            backends[column.backend] = backends.get(column.backend, 0) + 1
+        index = {(r.capability, r.column): r for r in block.itertuples(index=False)}
+        rows = []
+        for capability in _capability_rows(run, str(driver), block):
+            cells = []
+            for column in columns:
+                row = index.get((capability, column.column))
+                cells.append(
+                    None
+                    if row is None
+                    else {"state": row.state, "column": column.column, "title": cell_title(row)}
+                )
+            rows.append((capability, cells))
+        tables.append(
+            {"driver": driver, "backends": list(backends.items()), "columns": columns, "rows": rows}
+        )
+    legend = [(s, STATE_MEANING[s]) for s in CELL_STATES]
+    return render("grid.html.j2", tables=tables, legend=legend)
+
+
+# --- failures ---------------------------------------------------------------------------------
+def log_tail(path: Path, lines: int = TAIL_LINES, width: int = 300) -> str:
+    """The last `lines` lines of a (possibly large) log, each cut to `width` characters."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 256 * 1024))
+        text = handle.read().decode("utf-8", errors="replace")
+    tail = text.splitlines()[-lines:]
+    return "\n".join(line if len(line) <= width else line[:width] + " …" for line in tail)
+
+
+def _state_of_outcome(outcome: str) -> str:
+    return "failed" if outcome == "fail" else outcome  # infra-error and xpass are cell states
+
+
+def failures_html(run: Run, out_dir: str | Path) -> str:
+    out = Path(out_dir).resolve()
+    order = {o: i for i, o in enumerate(FAIL_OUTCOMES)}
+    failing = sorted(
+        (r for r in run.records if r.outcome in FAIL_OUTCOMES),
+        key=lambda r: (order[r.outcome], r.driver, r.capability, r.backend, r.mode, r.case_id),
+    )
+    tails: dict[Path, str] = {}  # one read per log, however many failures it is behind
+    failures = []
+    for number, record in enumerate(failing):
+        log = run.log_path(record)
+        tail = None
+        if log is not None and number < MAX_FAILURES:
+            if log not in tails:
+                tails[log] = log_tail(log)
+            tail = tails[log]
+        failures.append(_failure(record, log, tail, out))
+    counts = [f"{n} {o}" for o in FAIL_OUTCOMES if (n := sum(r.outcome == o for r in failing))]
+    return render(
+        "failures.html.j2",
+        failures=failures,
+        counts=counts,
+        more_than_tails=len(failing) > MAX_FAILURES,
+        max_tails=MAX_FAILURES,
+        tail_lines=TAIL_LINES,
+    )
+
+
+def _failure(record: Record, log: Path | None, tail: str | None, out: Path) -> dict[str, Any]:
+    return {
+        "state": _state_of_outcome(record.outcome),
+        "outcome": record.outcome,
+        "case_id": record.case_id,
+        "driver": record.driver,
+        "capability": record.capability,
+        "column": record.backend + ("-tls" if record.mode == "tls" else ""),
+        "log": record.log,
+        "log_href": Path(os.path.relpath(log, out)).as_posix() if log is not None else "",
+        "tail": tail,
+        "open": record.outcome == "infra-error",  # its server log says why: shown at once
+        "contract": record.contract,
+        "spec": record.spec,
+        "reason": record.reason,
+    }
+
+
+# --- changes and trend ------------------------------------------------------------------------
+def diff_html(run: Run, previous: Run | None) -> str:
+    changes = diff(run, previous)
+    if changes is None or previous is None:
+        return render("diff.html.j2", changes=None)
+    rows = {name: list(table.itertuples(index=False)) for name, table in changes.items()}
+    return render(
+        "diff.html.j2",
+        changes=list(rows.items()),
+        previous_id=previous.run_id,
+        previous_dir=previous.dirs[0],
+        summary=", ".join(f"{name}: {len(r)}" for name, r in rows.items()),
+    )
+
+
+def trend_chart(runs: Sequence[Run]) -> dict[str, Any]:
+    """The geometry of the trend's stacked bars: cells per state, one bar per run."""
+    bar, gap, height, top, bottom, left = 56, 56, 170, 14, 28, 44
+    peak = max(max(1, len(run.cells)) for run in runs)
+    base = top + height
+    bars = []
+    for i, run in enumerate(runs):
+        x = left + i * (bar + gap)
+        y = float(base)
+        counts = state_counts(run.cells)
+        segments = []
+        for state in reversed(CELL_STATES):
+            if not counts[state]:
+                continue
+            h = height * counts[state] / peak
+            y -= h
+            segments.append(
+                {
+                    "state": state,
+                    "n": counts[state],
+                    "y": y,
+                    "height": h,
+                    "fill": _colours(state)[0],
+                }
+            )
+        label = run.run_id if len(run.run_id) <= 16 else "…" + run.run_id[-15:]
+        bars.append({
+            "x": x, "middle": x + bar / 2, "top": y, "run_id": run.run_id, "label": label,
+            "segments": segments,
+            "failing": counts["failed"] + counts["infra-error"] + counts["xpass"],
+        })  # fmt: skip
+    width = left + len(runs) * (bar + gap) + 10
+    return {
+        "width": width, "height": height + top + bottom, "top": top, "base": base, "left": left,
+        "bar": bar, "peak": peak, "bars": bars,
+    }  # fmt: skip
+
+
+def trend_chart_svg(runs: Sequence[Run]) -> str:
+    return render("trend_chart.svg.j2", chart=trend_chart(runs))
+
+
+def trend_html(runs: Sequence[Run]) -> str:
+    if len(runs) < 2:
+        return render("trend.html.j2", chart=None)
+    table = trend(runs)
+    run_ids = [run.run_id for run in runs]
+    rows = []
+    for key, row in list(table.iterrows())[:MAX_TREND_ROWS]:
+        driver, capability, column = key
+        states = [(r, row[r] if isinstance(row[r], str) else None) for r in run_ids]
+        rows.append({
+            "driver": driver, "capability": capability, "column": column, "states": states,
+            "flips": int(row["flips"]), "flaky": bool(row["flaky"]),
+        })  # fmt: skip
+    return render(
+        "trend.html.j2",
+        chart=trend_chart(runs),
+        run_ids=run_ids,
+        changed=len(table),
+        n_flaky=int(table["flaky"].sum()) if not table.empty else 0,
+        rows=rows,
+        hidden=max(0, len(table) - MAX_TREND_ROWS),
+    )
+
+
+# --- profiles and deviations ------------------------------------------------------------------
+def fidelity_html(run: Run) -> str:
+    ran = {b.removesuffix("-tls") for b in run.meta.get("backends") or []}
+    ran |= {r.backend for r in run.records}
+    profiles = []
+    for name in sorted(run.profiles, key=lambda n: (n not in ran, n)):
+        profile = run.profiles[name]
+        profiles.append(
+            {
+                "backend": name,
+                "server": profile.server if profile.server != name else "",
+                "kind": profile.kind,
+                "driver": profile.driver,
+                "description": profile.description,
+                "fidelity": profile.fidelity,
+                "in_run": name in ran,
+                "gaps": _gap_rows(profile),
+                "bugs": [(case, bug.reason) for case, bug in profile.known_bugs.items()],
+            }
+        )
+    return render("fidelity.html.j2", profiles=profiles)
+
+
+def _gap_rows(profile: Profile) -> list[dict[str, Any]]:
+    """A profile's gaps: those every mode has alike once, as "all modes", then per mode.
+
+    The parser gives each mode its whole set of gaps, the common ones included; the page shows
+    them as the profile declares them.
+    """
+    per_mode = [profile.gaps.get(mode, {}) for mode in MODES]
+    common = {c: g for c, g in per_mode[0].items() if all(m.get(c) == g for m in per_mode)}
+    gaps = [("all modes", g) for g in common.values()]
+    for mode, mode_gaps in zip(MODES, per_mode):
+        gaps += [(mode, g) for c, g in mode_gaps.items() if c not in common]
+    return [
+        {
+            "capability": gap.capability.value,
+            "mode": mode,
+            "reason": gap.reason,
+            "reference": gap.reference,
+            "is_url": bool(re.match(r"https?://", gap.reference)),
+        }
+        for mode, gap in gaps
+    ]
+
+
+def _issue_links(text: str) -> list[tuple[str, str]]:
+    """`text` in pieces (text, link or ""): each `#123` links to that Argo issue."""
+    pieces = []
+    for n, part in enumerate(re.split(r"(#\d+)", text)):
+        if part:
+            pieces.append((part, ISSUES + part[1:] if n % 2 else ""))
+    return pieces
+
+
+def deviations_html(run: Run) -> str:
+    cited: dict[str, int] = {}
+    for record in run.records:
+        if record.reference:
+            deviation = record.reference.split(":", 1)[0].strip()
+            cited[deviation] = cited.get(deviation, 0) + 1
+    rows = [
+        {
+            "id": d.id, "section": d.section, "argo_behaviour": d.argo_behaviour, "ours": d.ours,
+            "reference": _issue_links(d.argo_reference), "cited": cited.get(d.id, 0),
+        }
+        for d in run.deviations
+    ]  # fmt: skip
+    return render("deviations.html.j2", rows=rows)
