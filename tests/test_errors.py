@@ -18,9 +18,12 @@ from drivers.core.errors import (
     NotFound,
     Unauthorized,
     Unimplemented,
+    causes,
     classify,
     error_for,
     from_exception,
+    is_cert_failure,
+    is_cert_failure_message,
 )
 
 NO_ENV: dict[str, str] = {}
@@ -328,6 +331,44 @@ def test_cert_failure_detected_from_message_only() -> None:
     err = from_exception("s3", exc, "reading", env=NO_ENV)
     assert err.transient is False
     assert "TLS certificate verification failed" in err.message
+
+
+def test_is_cert_failure_by_type_message_cause_context_and_inner_exception() -> None:
+    """The one certificate check: any link, by type or by OpenSSL's words, in any spelling."""
+    verify = ssl.SSLCertVerificationError(1, "unable to get local issuer certificate")
+    assert is_cert_failure(verify)
+    assert is_cert_failure(OSError("[SSL: CERTIFICATE_VERIFY_FAILED] oops"))
+    assert is_cert_failure_message("ssl: Certificate Verify Failed: self-signed")
+    assert not is_cert_failure(ConnectionResetError(104, "Connection reset by peer"))
+    assert not is_cert_failure_message("[SSL: WRONG_VERSION_NUMBER] wrong version number")
+
+    try:
+        try:
+            raise verify
+        except ssl.SSLCertVerificationError:
+            raise ConnectionError("handshake failed")  # noqa: B904 - testing __context__
+    except ConnectionError as implicit:
+        assert is_cert_failure(implicit)
+
+    class Wrapped(Exception):  # azure-core's ServiceRequestError keeps its cause here
+        def __init__(self, message: str, inner: BaseException) -> None:
+            super().__init__(message)
+            self.inner_exception = inner
+
+    assert is_cert_failure(Wrapped("request failed", verify))
+    assert not is_cert_failure(Wrapped("request failed", TimeoutError("slow")))
+
+
+def test_causes_follow_cause_then_context_to_the_root() -> None:
+    root = OSError("disk gone")
+    try:
+        try:
+            raise root
+        except OSError as e:
+            raise RuntimeError("write failed") from e
+    except RuntimeError as outer:
+        assert list(causes(outer)) == [outer, root]
+    assert list(causes(root)) == [root]
 
 
 def test_implicit_context_is_walked() -> None:

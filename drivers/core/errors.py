@@ -334,7 +334,11 @@ CERT_FAILURE_MARKS: tuple[str, ...] = ("certificate_verify_failed", "certificate
 TRANSIENT_PATTERN_ENV = "TRANSIENT_ERROR_PATTERN"
 
 
-def _is_cert_failure_message(message: str) -> bool:
+def is_cert_failure_message(message: str) -> bool:
+    """Whether ``message`` carries OpenSSL's words for a failed certificate verification.
+
+    SDKs re-raise the ``ssl`` error as their own exception, often keeping only its text.
+    """
     lowered = message.lower()
     return any(mark in lowered for mark in CERT_FAILURE_MARKS)
 
@@ -380,7 +384,7 @@ def classify(
         transient = True
     if _matches_env_pattern(message, env):
         transient = True
-    if _is_cert_failure_message(message):
+    if is_cert_failure_message(message):
         transient = False
     return result, transient
 
@@ -476,8 +480,12 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, then its ``__cause__``/``__context__`` ancestors, each once."""
+def _chain(exc: BaseException, *, wrapped: bool = False) -> Iterator[BaseException]:
+    """The exception, then its ``__cause__``/``__context__`` ancestors, each once.
+
+    ``wrapped`` also follows azure-core's ``inner_exception``, which its transport sets instead
+    of raising from the exception it wraps.
+    """
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
     while pending:
@@ -486,15 +494,40 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for nxt in (current.__cause__, current.__context__):
-            if nxt is not None:
-                pending.append(nxt)
+        links = [current.__cause__, current.__context__]
+        if wrapped:
+            links.append(getattr(current, "inner_exception", None))
+        pending.extend(link for link in links if isinstance(link, BaseException))
 
 
-def _is_cert_failure(exc: BaseException) -> bool:
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then what it was raised from (``__cause__``, else ``__context__``), each once.
+
+    The last one is the root cause: what an error message quotes when the layers above it only
+    repeat it.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_cert_failure(exc: BaseException) -> bool:
+    """Whether any link of ``exc``'s chain is a TLS certificate-verification failure.
+
+    The one check for it: :func:`from_exception`, the drivers (their messages, and the SDK retries
+    they configure) and ``drivers.probe`` all use it. A link is such a failure by type
+    (``ssl.SSLCertVerificationError``) or by OpenSSL's words in its message
+    (:func:`is_cert_failure_message`). Retrying cannot fix a trust problem.
+    """
     import ssl
 
-    return isinstance(exc, ssl.SSLCertVerificationError) or _is_cert_failure_message(str(exc))
+    return any(
+        isinstance(link, ssl.SSLCertVerificationError) or is_cert_failure_message(str(link))
+        for link in _chain(exc, wrapped=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -600,7 +633,7 @@ def from_exception(
     if code is not Code.INTERNAL:
         # Only the user's pattern may retry a 4xx-class error (spec 6.5 generic rule).
         transient = any(_matches_env_pattern(f.message, env or os.environ) for f in facts)
-    cert_failure = any(_is_cert_failure(link) for link in links)
+    cert_failure = is_cert_failure(exc)
     oversized = len(what.encode(errors="replace")) > MAX_WHAT_BYTES
     if cert_failure or oversized:
         transient = False
