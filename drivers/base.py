@@ -3,17 +3,40 @@
 Drivers never archive, unarchive or derive keys (that is `drivers.core.executor`); they take an
 `Artifact` whose location is complete and move bytes between it and a local path or stream.
 Every failure is an `ArtifactError` with Argo's code; see spec 1.1 for each method's contract.
+
+Each reference driver is a package `drivers.<type>` of the same shape: `driver.py` holds the
+driver class (the seven methods, then `close`, in this order), `connection.py` how it reaches
+the storage (client construction, credentials, trust store), `streams.py` the stream adapters
+its SDK needs. Every operation goes through `Driver._call` (`drivers.calls`), which applies
+Argo's retry policy and the driver's `_translate`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, ClassVar
+from collections.abc import Callable
+from typing import BinaryIO, ClassVar, TypeVar
 
-from drivers.core.capabilities import Capability
+from drivers import calls
+from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.core.context import DriverContext
+from drivers.core.errors import ArtifactError, from_exception
 from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
+
+T = TypeVar("T")
+
+#: What every reference driver declares: the object-store operations and archives, TLS with the
+#: CA it is given and plain HTTP, the SDK's own credential chain, and refusing bad credentials.
+#: Each driver adds what its protocol allows beyond that.
+REFERENCE_BASE: frozenset[Capability] = OBJECT_STORE_BASE | frozenset(
+    {
+        Capability.TLS_CUSTOM_CA,
+        Capability.TLS_PLAIN_HTTP,
+        Capability.AUTH_SDK_CHAIN,
+        Capability.AUTH_REJECTS_BAD_CREDENTIALS,
+    }
+)
 
 
 class Driver(ABC):
@@ -62,3 +85,24 @@ class Driver(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---------------------------------------------------------------- calling the SDK
+
+    def _call(self, operation: str, what: str, fn: Callable[[], T]) -> T:
+        """``fn()`` as this driver's ``operation``: Argo's retry policy, failures translated."""
+        return calls.call(
+            self.kind,
+            operation,
+            what,
+            fn,
+            context=self.context,
+            translate=self._translate,
+            on_transient=self._on_transient,
+        )
+
+    def _translate(self, exc: BaseException, what: str) -> ArtifactError:
+        """The ``ArtifactError`` for ``exc``, raised while ``what``; drivers add SDK cases."""
+        return from_exception(self.kind, exc, what, env=self.context.settings)
+
+    def _on_transient(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Runs after each transient failure of ``_call``, before any retry."""

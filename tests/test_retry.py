@@ -1,4 +1,5 @@
-"""drivers.core.retry: spec 6.4 policies, Go backoff semantics, env overrides (no real sleeping)."""
+"""drivers.core.retry: spec 6.4 policies, Go backoff semantics, env overrides (no real sleeping);
+drivers.calls: the wrapper the drivers run their operations in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 
 import pytest
 
+from drivers.calls import call, translating
+from drivers.core.context import DriverContext
 from drivers.core.errors import Code, Forbidden, Internal, NotFound
 from drivers.core.retry import (
     DEFAULT_RETRY_DEFAULT,
@@ -305,3 +308,63 @@ def test_parse_go_duration(text: str, seconds: float) -> None:
 def test_parse_go_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_go_duration(text)
+
+
+# --------------------------------------------------------------------------------------------
+# drivers.calls: the wrapper every reference driver runs its operations in
+# --------------------------------------------------------------------------------------------
+
+
+def _translate(exc: BaseException, what: str) -> Internal:
+    return Internal(f"failed {what}: {exc}", transient=isinstance(exc, ConnectionError), cause=exc)
+
+
+def test_call_retries_translated_transient_failures_with_the_driver_policy() -> None:
+    clock = Clock()
+    resets: list[int] = []
+    fn, attempts = failing(ConnectionResetError("reset"), successes_after=2)
+    context = DriverContext(settings={}, sleep=clock)
+    result = call(
+        "gcs",
+        "load",
+        "reading k",
+        fn,
+        context=context,
+        translate=_translate,
+        on_transient=lambda: resets.append(1),
+    )
+    assert result == "ok" and len(attempts) == 3
+    assert len(clock.sleeps) == 2 and len(resets) == 2  # GCS: 2 s, then 4 s, +10% jitter
+    assert 2.0 <= clock.sleeps[0] <= 2.2 and 4.0 <= clock.sleeps[1] <= 4.4
+
+
+def test_call_raises_fatal_errors_at_once_from_their_cause() -> None:
+    clock = Clock()
+    original = ValueError("bad")
+    with pytest.raises(Internal) as caught:
+        call(
+            "gcs",
+            "load",
+            "reading k",
+            failing(original)[0],
+            context=DriverContext(sleep=clock),
+            translate=_translate,
+        )
+    assert caught.value.message == "failed reading k: bad"
+    assert caught.value.__cause__ is original and clock.sleeps == []
+    # An ArtifactError is never translated again; with no policy (Azure) there is one attempt.
+    passed = NotFound("gone")
+    with pytest.raises(NotFound) as caught:
+        call(
+            "azure", "load", "x", failing(passed)[0], context=DriverContext(), translate=_translate
+        )
+    assert caught.value is passed
+
+
+def test_translating_drops_a_cause_the_translation_dropped() -> None:
+    def redacting(exc: BaseException, what: str) -> Internal:
+        return Internal(f"{what}: <redacted>")  # no cause: the original text held a secret
+
+    with pytest.raises(Internal) as caught, translating("reading", redacting):
+        raise OSError("sig=SECRET")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
