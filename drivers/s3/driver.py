@@ -2,37 +2,33 @@
 
 Connection settings (endpoint, trust, credentials, region, encryption) come from the artifact
 the driver is built with, as Argo's ``NewDriver`` does; each call's artifact gives the bucket,
-the key and ``createBucketIfNotPresent``. Every failure is an ``ArtifactError`` from
-``drivers.core.errors.from_exception("s3", ...)``, retried per ``drivers.core.retry.policy_for``.
+the key and ``createBucketIfNotPresent``. Every operation runs through ``Driver._call``
+(``drivers.calls``): retried per ``drivers.core.retry.policy_for``, every failure an
+``ArtifactError`` from :meth:`S3Driver._translate`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import os
-import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, TypeVar
+from typing import Any, BinaryIO, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from drivers.base import Driver
-from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
+from drivers.base import REFERENCE_BASE, Driver
+from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import ArtifactError, BadRequest, NotFound, Unauthorized, Unimplemented
-from drivers.core.errors import from_exception as _from_exception
 from drivers.core.model import Artifact, S3Artifact, go_path_clean, go_path_join
-from drivers.core.retry import policy_for, retry_call
 from drivers.core.secrets import SecretSource, SecretValue, read_selector
+from drivers.local_files import regular_files
 from drivers.s3 import transfer
 from drivers.s3.connection import Connection
 from drivers.s3.ssec import derive_sse_c_key, kms_context_header, sse_c_arguments
+from drivers.s3.streams import FullReads, ObjectStream
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 DIRECTORY_STREAM_UNIMPLEMENTED = "Directory Stream capability currently unimplemented for S3"
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -50,17 +46,13 @@ class S3Driver(Driver):
     """Argo's S3 artifact driver. ``boto_session`` is public so callers can hook its events."""
 
     kind: ClassVar[str] = "s3"
-    capabilities: ClassVar[frozenset[Capability]] = OBJECT_STORE_BASE | frozenset(
+    capabilities: ClassVar[frozenset[Capability]] = REFERENCE_BASE | frozenset(
         {
-            Capability.TLS_CUSTOM_CA,
-            Capability.TLS_PLAIN_HTTP,
             Capability.ADDRESSING_PATH,
             Capability.ADDRESSING_VIRTUAL_HOSTED,
             Capability.AUTH_STATIC_KEYS,
             Capability.AUTH_SESSION_TOKEN,
             Capability.AUTH_ASSUME_ROLE,
-            Capability.AUTH_SDK_CHAIN,
-            Capability.AUTH_REJECTS_BAD_CREDENTIALS,
             Capability.CREATE_BUCKET,
             Capability.CREATE_BUCKET_OBJECT_LOCKING,
             Capability.REGION_DISCOVERY,
@@ -109,7 +101,7 @@ class S3Driver(Driver):
                 raise NotFound(f"s3: no key found of name {key!r} in bucket {bucket!r}")
             self._download_directory(bucket, key, path)
 
-        self._run("load", self._what("loading", bucket, key), run)
+        self._call("load", self._what("loading", bucket, key), run)
 
     def open_stream(self, artifact: Artifact) -> BinaryIO:
         bucket, key = self._bucket_key(artifact)
@@ -123,11 +115,13 @@ class S3Driver(Driver):
                 if _code(exc) in _MISSING_KEY_CODES and self._is_directory(bucket, key):
                     raise Unimplemented(DIRECTORY_STREAM_UNIMPLEMENTED) from None
                 raise
-            return _ObjectStream(answer["Body"], self._what("streaming", bucket, key), self)
+            return ObjectStream(
+                answer["Body"], self._what("streaming", bucket, key), self._translate
+            )
 
         if not key:
             raise Unimplemented(DIRECTORY_STREAM_UNIMPLEMENTED)
-        return self._run("open_stream", self._what("opening", bucket, key), run)
+        return self._call("open_stream", self._what("opening", bucket, key), run)
 
     def save(self, path: str, artifact: Artifact) -> None:
         bucket, key = self._bucket_key(artifact)
@@ -142,12 +136,12 @@ class S3Driver(Driver):
             if create is not None:
                 self._create_bucket(bucket, create.object_locking)
             if local.is_dir():
-                for file, rel in _regular_files(local):
+                for file, rel in regular_files(local):
                     self._upload_file(bucket, go_path_join(key, rel), file)
             else:
                 self._upload_file(bucket, key, local)
 
-        self._run("save", self._what("saving", bucket, key), run)
+        self._call("save", self._what("saving", bucket, key), run)
 
     def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
         """Upload straight from ``stream`` (multipart, bounded memory, no temporary file).
@@ -164,14 +158,14 @@ class S3Driver(Driver):
             if create is not None:
                 self._create_bucket(bucket, create.object_locking)
             self._client(bucket).upload_fileobj(
-                _FullReads(stream),
+                FullReads(stream),
                 bucket,
                 key,
                 ExtraArgs=self._write_args(bucket, key),
                 Config=transfer.stream_upload_config(self.context.settings),
             )
 
-        self._run("save_stream", self._what("saving a stream to", bucket, key), run)
+        self._call("save_stream", self._what("saving a stream to", bucket, key), run)
 
     def delete(self, artifact: Artifact) -> None:
         """Delete the object ``key`` and everything under ``key/`` (deviation
@@ -195,7 +189,7 @@ class S3Driver(Driver):
             if batch:
                 self._delete_batch(bucket, batch)
 
-        self._run("delete", self._what("deleting", bucket, key), run)
+        self._call("delete", self._what("deleting", bucket, key), run)
 
     def list_objects(self, artifact: Artifact) -> list[str]:
         bucket, key = self._bucket_key(artifact)
@@ -215,11 +209,11 @@ class S3Driver(Driver):
                         raise
             raise NotFound(f"no key found of name {key}")
 
-        return self._run("list_objects", self._what("listing", bucket, key), run)
+        return self._call("list_objects", self._what("listing", bucket, key), run)
 
     def is_directory(self, artifact: Artifact) -> bool:
         bucket, key = self._bucket_key(artifact)
-        return self._run(
+        return self._call(
             "is_directory",
             self._what("probing", bucket, key),
             lambda: self._is_directory(bucket, key),
@@ -232,7 +226,7 @@ class S3Driver(Driver):
 
     def bucket_region(self, bucket: str) -> str:
         """The region requests to ``bucket`` are signed for (``region``, else discovered)."""
-        return self._run(
+        return self._call(
             "is_directory",
             f"finding the region of bucket {bucket!r} at {self.connection.url}",
             lambda: self.connection.region_for(bucket),
@@ -250,29 +244,18 @@ class S3Driver(Driver):
     def _what(self, verb: str, bucket: str, key: str) -> str:
         return f"{verb} key {key!r} in bucket {bucket!r} at {self.connection.url}"
 
-    def _run(self, operation: str, what: str, fn: Callable[[], T]) -> T:
-        """One call under the operation's retry policy, every failure translated."""
-
-        def attempt() -> T:
-            try:
-                return fn()
-            except Exception as exc:
-                error = self._translate(exc, what)
-                if error.transient:
-                    self.connection.reset()
-                if error is exc:
-                    raise
-                raise error from exc
-
-        policy = policy_for("s3", operation, self.context.settings)
-        return retry_call(attempt, policy, sleep=self.context.sleep)
-
     def _translate(self, exc: BaseException, what: str) -> ArtifactError:
+        """botocore's own failures before any request (no credentials, a bad parameter), else
+        the shared classification."""
         if isinstance(exc, NoCredentialsError):
             return Unauthorized(f"s3: no credentials {what}: {exc}", cause=exc)
         if isinstance(exc, BotoCoreError) and type(exc).__name__ == "ParamValidationError":
             return BadRequest(f"s3: invalid request {what}: {exc}", cause=exc)
-        return _from_exception("s3", exc, what, env=self.context.settings)
+        return super()._translate(exc, what)
+
+    def _on_transient(self) -> None:
+        # Argo builds a new client, with fresh credentials, for every attempt.
+        self.connection.reset()
 
     # ------------------------------------------------------------------ encryption (2.1)
 
@@ -407,70 +390,6 @@ class S3Driver(Driver):
             )
 
 
-class _FullReads:
-    """``read(n)`` returns n bytes unless the stream has ended, and the stream is never sought.
-
-    s3transfer takes one short read for the end of a non-seekable stream when choosing between
-    a single PUT and multipart, and would then read the rest in one call; sockets and pipes
-    return short reads, so this loop keeps the upload multipart and its memory bounded.
-    """
-
-    def __init__(self, stream: BinaryIO):
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            return self._stream.read()
-        chunks: list[bytes] = []
-        remaining = size
-        while remaining > 0:
-            data = self._stream.read(remaining)
-            if not data:
-                break
-            chunks.append(data)
-            remaining -= len(data)
-        return b"".join(chunks)
-
-
-class _ObjectStream(io.RawIOBase):
-    """A GET response body as a readable binary stream; read errors become ArtifactErrors."""
-
-    def __init__(self, body: Any, what: str, driver: S3Driver):
-        super().__init__()
-        self._body = body
-        self._what = what
-        self._driver = driver
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._body.read(len(buffer))
-        except Exception as exc:
-            raise self._driver._translate(exc, self._what) from exc
-        size = len(data)
-        buffer[:size] = data
-        return size
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._body.read(None if size is None or size < 0 else size)
-        except Exception as exc:
-            raise self._driver._translate(exc, self._what) from exc
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
-
-
 def _location(artifact: Artifact) -> S3Artifact:
     if artifact.s3 is None:
         raise BadRequest(f"artifact {artifact.name!r} has no s3 location")
@@ -479,16 +398,3 @@ def _location(artifact: Artifact) -> S3Artifact:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _regular_files(root: Path) -> Iterator[tuple[Path, str]]:
-    """Regular files under ``root`` with their ``/``-separated relative paths, sorted.
-
-    Symlinks (to files or directories) and empty directories are skipped, as in Argo.
-    """
-    for directory, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            file = Path(directory, name)
-            if stat.S_ISREG(os.lstat(file).st_mode):
-                yield file, file.relative_to(root).as_posix()
