@@ -170,7 +170,7 @@ def record_requests(
 ) -> list[Sent]:
     """Wrap the driver's session: record every request; `fail(request, n)` may inject a status."""
     sent: list[Sent] = []
-    session = driver.session
+    session = driver.connection.session
     original = session.send
 
     def send(prepared: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
