@@ -188,7 +188,7 @@ def test_retry_total_setting():
 
     def total(settings):
         with AzureDriver(artifact, secrets, DriverContext(settings=settings)) as driver:
-            client = next(iter(driver._clients.values()))
+            client = driver.connection.client(artifact.azure)
             return client._config.retry_policy.total_retries
 
     assert total({}) == DEFAULT_RETRY_TOTAL == 3
@@ -511,7 +511,7 @@ def test_read_only_sas_can_load_but_not_write(azure, tmp_path):
     sas = azure.sas(datetime.now(UTC) + timedelta(hours=1), read=True, list=True)
     for secret in (sas, "?" + sas):
         with azure.driver(secret) as driver:
-            driver._sas is not None or pytest.fail("the SAS was not detected")
+            driver.connection.sas is not None or pytest.fail("the SAS was not detected")
             driver.load(azure.artifact("file"), str(tmp_path / "f"))
             assert (tmp_path / "f").read_bytes() == b"file"
             driver.load(azure.artifact("dir"), str(tmp_path / "d"))
