@@ -204,3 +204,14 @@ def test_merge_refuses_shards_of_two_runs_and_a_shard_without_records(tmp_path, 
         rundir.merge_runs([one, empty])
     assert main(["merge", str(one), str(empty)]) == EXIT_USAGE
     assert not (reports / "nightly").exists()  # nothing written by a refused merge
+
+
+@pytest.mark.parametrize(("status", "reported", "expected"), [(1, 0, 1), (0, 1, 1), (0, 0, 0)])
+def test_run_report_is_rendered_whatever_the_run_status(monkeypatch, status, reported, expected):
+    from conformance.commands import report as report_command
+    from conformance.commands import run as run_command
+
+    calls = []
+    monkeypatch.setattr(report_command, "cmd_report", lambda args: calls.append(args) or reported)
+    assert run_command.render_report(Path("reports/r1"), status) == expected
+    assert [c.run_dirs for c in calls] == [["reports/r1"]]  # also after failing cells

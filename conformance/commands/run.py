@@ -192,7 +192,8 @@ def render_report(run_dir: Path, status: int) -> int:
     from conformance.commands.report import cmd_report
 
     report_args = argparse.Namespace(run_dirs=[str(run_dir)], previous=None, out=None, trend=10)
-    return status or cmd_report(report_args)  # it says itself what went wrong
+    reported = cmd_report(report_args)  # first: `status or ...` would skip it for a failed run
+    return status or reported  # the report says itself what went wrong
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
