@@ -16,6 +16,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from drivers.controller.kube.base import KubeError
+from drivers.core.errors import is_cert_failure_message
 
 #: (connect, read) seconds for every call.
 REQUEST_TIMEOUT = (5.0, 15.0)
@@ -157,5 +158,4 @@ def api_error(exc: k8s.ApiException) -> KubeError:
 def network_error(exc: BaseException) -> KubeError:
     """A failure below HTTP (DNS, refused, TLS); certificate failures are never transient."""
     text = str(getattr(exc, "reason", None) or exc)
-    certificate = "certificate verify failed" in text.lower() or "CERTIFICATE_VERIFY_FAILED" in text
-    return KubeError(text, transient=False if certificate else None)
+    return KubeError(text, transient=False if is_cert_failure_message(text) else None)
