@@ -12,8 +12,8 @@ import yaml
 
 from conformance.cli import main
 from conformance.sources import local_scenario
-from emulators import buckets
 from emulators.tls import make_tls_material
+from tests.servers import s3_client
 
 CONTROLLER = """\
 apiVersion: v1
@@ -190,7 +190,7 @@ def check_setup(
     tmp_path: Path, endpoint, *, secret_key: str, ca: str | None, secret_name: str = "minio-creds"
 ) -> tuple[Path, Path]:
     bucket = f"resolve-{uuid.uuid4().hex[:10]}"
-    buckets.create_bucket(endpoint, bucket)
+    s3_client(endpoint).create_bucket(Bucket=bucket)
     s3 = {
         "endpoint": f"127.0.0.1:{endpoint.port}",
         "bucket": bucket,
