@@ -15,34 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 from conformance.commands.artifact import EXIT_CODES
+from conformance.explain import render_text
 from drivers.controller.kube import (
     DEFAULT_CONTROLLER_NAMESPACE,
     KubeApiSource,
     KubeError,
-    KubeSecretSource,
     ManifestSource,
     ObjectSource,
     load_controller_config,
     yaml_documents,
 )
-from drivers.controller.resolution import (
-    ResolutionError,
-    WorkflowResolution,
-    archive_location,
-    find_template,
-    resolve_workflow,
-    sample_archive_key,
-    sample_pod,
-)
+from drivers.controller.resolution import ResolutionError, resolve_workflow, sample_archive_key
 from drivers.core.errors import ArtifactError, BadRequest, Code
-from drivers.core.model import go_path_join, parse_artifact
 from drivers.core.secrets import REDACTED, SecretValue, redact
+from drivers.probe import probe_repository
 
 WORKFLOW_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 #: Plain-string credentials inside a repository (not SecretKeySelectors): always redacted.
@@ -109,131 +99,7 @@ def _plain_credentials(data: Any, found: list[str]) -> Any:
     return data
 
 
-# --- the probe -------------------------------------------------------------------------------
-
-_TLS_MARKS = ("certificate verify failed", "certificate_verify_failed", "ssl", "tls")
-_AUTH_MARKS = (
-    "signaturedoesnotmatch",
-    "invalidaccesskeyid",
-    "authenticationfailed",
-    "invalidsecurity",
-    "invalid_grant",
-    "invalidtoken",
-    "expiredtoken",
-)
-_CONNECTION_MARKS = (
-    "name or service not known",
-    "nodename nor servname",
-    "temporary failure in name resolution",
-    "getaddrinfo",
-    "connection refused",
-    "could not connect",
-    "failed to establish a new connection",
-    "timed out",
-    "connect timeout",
-    "max retries exceeded",
-)
-
-
-def classify_text(exc: BaseException) -> str:
-    """The lower-cased types and messages of ``exc`` and its causes."""
-    texts = []
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        texts.append(f"{type(current).__name__}: {current}".lower())
-        current = current.__cause__ or current.__context__
-    return " | ".join(texts)
-
-
-def classify_failure(exc: BaseException) -> str:
-    """auth | tls | connection | permission | not-found | configuration | other."""
-    text = classify_text(exc)
-    if "certificate verify failed" in text or "certificate_verify_failed" in text:
-        return "tls"
-    if any(mark in text for mark in _AUTH_MARKS):
-        return "auth"
-    code = exc.code if isinstance(exc, ArtifactError) else None
-    if code is Code.UNAUTHORIZED:
-        return "auth"
-    if code is Code.FORBIDDEN:
-        return "permission"
-    if code is Code.NOT_FOUND:
-        return "not-found"
-    if any(mark in text for mark in _CONNECTION_MARKS):
-        return "connection"
-    if "sslerror" in text or "wrong version number" in text:
-        return "tls"
-    if code is Code.BAD_REQUEST:
-        return "configuration"
-    return "other"
-
-
-def probe(
-    workflow: dict[str, Any],
-    result: WorkflowResolution,
-    source: ObjectSource,
-    secrets_seen: list[SecretValue],
-) -> dict[str, Any]:
-    """List one key, write and delete a probe object with the resolved repository."""
-    from drivers import new_driver
-    from drivers.core.context import DriverContext
-
-    pod = sample_pod(workflow, result.template_spec)
-    template = find_template(pod.template_name, workflow, result.template_spec)
-    location, _ = archive_location(template, result.repository)
-    steps: list[dict[str, str]] = []
-    report: dict[str, Any] = {"ok": False, "steps": steps}
-    if location is None or not location.location_types():
-        report.update(category="configuration", error="artifact storage is not configured")
-        return report
-    kind = location.location_types()[0]
-    sample = sample_archive_key(workflow, result)
-    base = sample.get("key") or "artconf-probe"
-    fields = location.get().to_dict()
-    secret_source = KubeSecretSource(source, result.namespace)
-    with tempfile.TemporaryDirectory(prefix="artconf-check-") as tmp:
-        context = DriverContext.from_environment(temp_dir=Path(tmp))
-        probe_key = go_path_join(base, f"artconf-probe-{uuid.uuid4().hex[:12]}.txt")
-
-        def artifact(key: str):
-            key_field = "blob" if kind == "azure" else "key"
-            return parse_artifact({"name": "artconf-probe", kind: {**fields, key_field: key}})
-
-        step = "connect"
-        try:
-            with new_driver(artifact(base), secret_source, context) as driver:
-                step = "list"
-                try:
-                    listed = len(driver.list_objects(artifact(base)))
-                except ArtifactError as exc:
-                    missing_bucket = any(
-                        mark in classify_text(exc) for mark in ("nosuchbucket", "bucket does not")
-                    )
-                    if exc.code is not Code.NOT_FOUND or missing_bucket:
-                        raise
-                    listed = 0  # nothing under the archive key yet: the listing itself worked
-                steps.append({"step": "list", "result": f"ok ({min(listed, 1)} key seen)"})
-                step = "write"
-                local = Path(tmp) / "probe.txt"
-                local.write_text("artifact-conformance probe; safe to delete\n")
-                driver.save(str(local), artifact(probe_key))
-                steps.append({"step": "write", "result": f"ok ({probe_key})"})
-                step = "delete"
-                driver.delete(artifact(probe_key))
-                steps.append({"step": "delete", "result": "ok"})
-        except (ArtifactError, KubeError) as exc:
-            secrets_seen.extend(secret_source.read)
-            steps.append({"step": step, "result": "failed"})
-            report.update(category=classify_failure(exc), error=str(exc), step=step)
-            return report
-        secrets_seen.extend(secret_source.read)
-    report["ok"] = True
-    return report
-
-
-# --- output ----------------------------------------------------------------------------------
+# --- the report ------------------------------------------------------------------------------
 
 
 def build_report(
@@ -267,59 +133,11 @@ def build_report(
         code = EXIT_CODES[Code.BAD_REQUEST]
     if args.check:
         secrets: list[SecretValue] = []
-        report["check"] = probe(workflow, result, source, secrets)
+        report["check"] = probe_repository(workflow, result, source, secrets)
         found.extend(s.reveal() for s in secrets)
         if not report["check"]["ok"]:
             code = code or 1
     return report, code
-
-
-def render_text(report: dict[str, Any]) -> str:
-    lines = [
-        f"workflow {report['workflow']} in namespace {report['namespace']}",
-        f"  objects from {report['source']}; controller configuration: {report['controller']}",
-    ]
-    if "ref" in report:
-        ref = report["ref"]
-        if ref is None:
-            lines.append(
-                "artifactRepositoryRef: none (no ref in the Workflow, its template or the defaults)"
-            )
-        else:
-            origin = ", ".join(f"{k} from {v}" for k, v in report["refOrigin"].items())
-            lines.append(f"artifactRepositoryRef: {json.dumps(ref)} ({origin})")
-    lines.append("candidates:")
-    for index, decision in enumerate(report["candidates"], 1):
-        calls = decision.get("attempts", 0)
-        suffix = f" [{calls} read{'s' if calls != 1 else ''}]" if calls else ""
-        outcome, candidate = decision["outcome"], decision["candidate"]
-        lines.append(f"  {index}. {outcome:<10} {candidate}: {decision['reason']}{suffix}")
-    for note in report.get("notes") or []:
-        lines.append(f"note: {note}")
-    if "error" in report:
-        lines.append(f"error: {report['error']}")
-        return "\n".join(lines)
-    status = report["artifactRepositoryRef"]
-    lines.append(f"status.artifactRepositoryRef: {json.dumps(status, sort_keys=True)}")
-    key = report["archiveKey"]
-    where = (
-        f"pod {key['pod']} (template {key['template']!r}, node {key['node']}), from {key['from']}"
-    )
-    if "key" in key:
-        lines.append(f"archive key: {key['type']} {key['key']}  [{where}]")
-    else:
-        lines.append(f"archive key: none: {key['error']}  [{where}]")
-    for note in key.get("notes") or []:
-        lines.append(f"note: {note}")
-    check = report.get("check")
-    if check is not None:
-        for step in check["steps"]:
-            lines.append(f"check {step['step']}: {step['result']}")
-        if check["ok"]:
-            lines.append("check: OK")
-        else:
-            lines.append(f"check: FAILED ({check['category']}): {check['error']}")
-    return "\n".join(lines)
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:

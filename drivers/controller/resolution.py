@@ -174,12 +174,6 @@ class Decision:
             out["key"] = self.key
         return out
 
-    def line(self) -> str:
-        tries = f" [{self.attempts} read{'s' if self.attempts != 1 else ''}]"
-        return f"{self.outcome:<10} {self.candidate}: {self.reason}" + (
-            tries if self.attempts else ""
-        )
-
 
 class ResolutionError(ArtifactError):
     """Resolution failed; ``message`` is Argo's text and ``decisions`` say what was tried."""
