@@ -5,8 +5,8 @@
 
 The kit's own kinds are the modules of this package (all but `base`); `ARTCONF_KIND_MODULES`
 (comma-separated module names) adds more, so a new kind can be tried without editing the kit.
-Each module defines `KIND`, an instance of `conformance.kinds.base.Kind`. Which kind a server serves is
-its profile's `driver:` field (`emulators/profiles/`), and nothing else.
+Each module defines `KIND`, an instance of `conformance.kinds.base.Kind`. Which kind a server
+serves is its profile's `driver:` field (`emulators/profiles/`), and nothing else.
 """
 
 from __future__ import annotations
