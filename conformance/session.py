@@ -263,13 +263,13 @@ class ConformanceSession:
             "servers": self._server_versions(),
             "applicable": self._applicable(),
         }
-        if exitstatus == pytest.ExitCode.INTERRUPTED:  # the records hold finished cases only
-            meta.update(partial=True, interrupted_by=interrupted_by() or "SIGINT")
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED  # records: finished cases only
         self.recorder.finish(
             meta,
             shard=self.shard,
             profiles=[Path(p.path) for p in self.profiles.values()],
             deviations_path=DEVIATIONS_PATH,
+            interrupted_by=(interrupted_by() or "SIGINT") if interrupted else None,
         )
 
     def _applicable(self) -> dict[str, list[str]]:
