@@ -7,8 +7,9 @@ Every failure is an `ArtifactError` with Argo's code; see spec 1.1 for each meth
 Each reference driver is a package `drivers.<type>` of the same shape: `driver.py` holds the
 driver class (the seven methods, then `close`, in this order), `connection.py` how it reaches
 the storage (client construction, credentials, trust store), `streams.py` the stream adapters
-its SDK needs. Every operation goes through `Driver._call` (`drivers.calls`), which applies
-Argo's retry policy and the driver's `_translate`.
+its SDK needs, plus what one driver alone needs (S3: `transfer.py`, `ssec.py`). Every operation
+goes through `Driver._call` (`drivers.calls`), which applies Argo's retry policy and the
+driver's `_translate`.
 """
 
 from __future__ import annotations
