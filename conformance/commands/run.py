@@ -93,6 +93,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     link_latest(reports, run_dir)
     records = read_records(records_path)
     print(matrix.render_text(records))
+    failures = matrix.render_failures(records)
+    if failures:
+        print("\nfailures, with the contract each broke:\n" + failures)
     counts = summary(records)
     progress(
         f"artconf: {len(records)} cases in {time.monotonic() - began:.0f} s: "
