@@ -8,6 +8,10 @@
 
 The bucket (container) is created before the case and removed with everything in it after;
 every driver the case made is closed, even when the case fails.
+
+A case that needs a variant of the location (other credentials, a feature switched on, another
+server) gets it from the kind adapter, `store.kind`, and runs it through `driver_for` and
+`artifact_in`, so that the suite itself never spells a kind's fields.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from drivers.core.context import DriverContext
 from drivers.core.model import Artifact, parse_artifact
 from drivers.core.secrets import MemorySecretSource
 from emulators.endpoint import Endpoint
+from emulators.fleet import SERVERS
+from emulators.server import Server
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Store:
         self.context = self.location.driver_context(temp_dir=self._private_dir())
         self._drivers: list[GuardedDriver] = []
         self._extra_buckets: list[str] = []
+        self._elsewhere: list[ObjectStore] = []  # containers on other servers
         self.admin = self.kind.admin(backend.endpoint)
         self.admin.create_container(self.bucket)
         self.objects = ObjectStore(self.admin, self.bucket)
@@ -112,6 +119,57 @@ class Store:
         self._extra_buckets.append(name)
         return name
 
+    # variants of the location ----------------------------------------------------------
+    def artifact_in(self, location: Location, key: str, **extra: Any) -> Artifact:
+        """An artifact at `key` of `location` (a variant the kind adapter made)."""
+        return parse_artifact(location.with_key(key).artifact("artifact", **extra))
+
+    def context_with(self, location: Location | None = None, **overrides: Any) -> DriverContext:
+        """The pod-side context of `location` (default: the case's), in the case's private
+        temp directory, with `overrides` (e.g. `sleep=checks.Backoff()`)."""
+        location = location or self.location
+        return location.driver_context(**{"temp_dir": self._private_dir(), **overrides})
+
+    def driver_for(self, location: Location, **context: Any) -> GuardedDriver:
+        """A driver for `location` with its own secrets and context (`context` overrides)."""
+        return self.new_driver(
+            self.artifact_in(location, ""),
+            MemorySecretSource(location.secrets),
+            self.context_with(location, **context),
+        )
+
+    # other servers of the case's kind --------------------------------------------------
+    @property
+    def server(self) -> Server:
+        """The module of the server behind this case (`emulators/<server>.py`)."""
+        return SERVERS[self.backend.server]
+
+    def server_with(self, private_server: Any, **settings: Any) -> Endpoint:
+        """This case's server, in its mode, configured with `settings` (the keywords of the
+        server module's `settings_env`): the shared server when they need no change, else a
+        private one from `private_server` (the `artconf_private_server` fixture)."""
+        settings_env = getattr(self.server, "settings_env", None)
+        if settings_env is None:
+            raise NotImplementedError(
+                f"server {self.backend.server} has no settings_env: it cannot be started "
+                f"with {sorted(settings)}"
+            )
+        env = settings_env(**settings)
+        if not env:
+            return self.backend.endpoint
+        return private_server(self.backend.server, tls=self.backend.mode == "tls", env=env)
+
+    def bucket_on(
+        self, endpoint: Endpoint, *, region: str | None = None
+    ) -> tuple[Location, ObjectStore]:
+        """A fresh bucket on `endpoint` (a server of the case's kind, in `region` if given),
+        removed with everything in it after the case: its location and its objects."""
+        admin = self.kind.admin_in_region(endpoint, region) if region else self.kind.admin(endpoint)
+        objects = ObjectStore(admin, unique_bucket())
+        admin.create_container(objects.container)
+        self._elsewhere.append(objects)
+        return self.kind.location(endpoint, objects.container), objects
+
     # local files -----------------------------------------------------------------------
     def local_file(self, relative: str, data: bytes = b"") -> Path:
         path = self.tmp / relative
@@ -135,6 +193,8 @@ class Store:
                 errors.append(exc)
         for name in [self.bucket, *self._extra_buckets]:
             self.admin.delete_container(name)
+        for objects in self._elsewhere:
+            objects.admin.delete_container(objects.container)
         if errors:
             raise errors[0]
 

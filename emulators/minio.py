@@ -24,6 +24,7 @@ from emulators.launcher import Command, free_port
 from emulators.server import Instance, Server, probe_get, random_secret
 
 USER_POLICY = "artconf-readwrite"
+KMS_KEY_ID = "artconf-key"  # the one static KMS key (MINIO_KMS_SECRET_KEY names it)
 _POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}],
@@ -34,6 +35,32 @@ class MinIO(Server):
     kind = "minio"
     tool = "minio"
     profile = "minio"
+    kms_key_id = KMS_KEY_ID
+    #: What a web identity token must claim: MinIO's claim-based OpenID mode maps the `policy`
+    #: claim to the policy of the credentials it issues (here its built-in `readwrite`).
+    openid_claims = {"policy": "readwrite"}
+
+    def settings_env(
+        self,
+        *,
+        region: str | None = None,
+        virtual_host_domain: str | None = None,
+        openid_config_url: str | None = None,
+        openid_client_id: str = "",
+    ) -> dict[str, str]:
+        """The environment that starts MinIO with these settings (for a private server):
+        its site region, the domain under which `<bucket>.<domain>` is a virtual host, an
+        OpenID provider (discovery URL, client id) for AssumeRoleWithWebIdentity."""
+        env = {}
+        if region:
+            env["MINIO_SITE_REGION"] = region
+        if virtual_host_domain:
+            env["MINIO_DOMAIN"] = virtual_host_domain
+        if openid_config_url:
+            env["MINIO_IDENTITY_OPENID_CONFIG_URL"] = openid_config_url
+            env["MINIO_IDENTITY_OPENID_CLIENT_ID"] = openid_client_id
+            env["MINIO_IDENTITY_OPENID_CLAIM_NAME"] = next(iter(self.openid_claims))
+        return env
 
     def credentials(self) -> dict[str, str]:
         return {
@@ -69,7 +96,7 @@ class MinIO(Server):
             "MINIO_ROOT_PASSWORD": instance.credentials["secret_key"],
             "MINIO_BROWSER": "off",
             "MINIO_UPDATE": "off",
-            "MINIO_KMS_SECRET_KEY": "artconf-key:" + base64.b64encode(kms_key).decode(),
+            "MINIO_KMS_SECRET_KEY": f"{KMS_KEY_ID}:" + base64.b64encode(kms_key).decode(),
             "HOME": str(instance.workdir),
         }
         return Command(argv, env)

@@ -18,6 +18,11 @@ class Moto(Server):
     tool = "moto"
     profile = "moto"
 
+    def settings_env(self, *, virtual_host_domain: str | None = None) -> dict[str, str]:
+        """No setting needs a private server: moto takes the bucket from the Host of any
+        `<bucket>.<name>` request (not of `localhost` itself), whatever the domain."""
+        return {}
+
     def credentials(self) -> dict[str, str]:
         return {"access_key": "artconf-moto", "secret_key": random_secret()}
 

@@ -21,6 +21,7 @@ from conformance.kinds.base import Admin, Kind, Location, capabilities
 from emulators.endpoint import Endpoint
 
 SECRET = "artconf-azure"
+SAS_SECRET = "artconf-azure-sas"
 
 
 def client(endpoint: Endpoint, verify: str | bool | None = None) -> BlobServiceClient:
@@ -131,6 +132,23 @@ class Azure(Kind):
             start=now - dt.timedelta(minutes=5),
             expiry=now + dt.timedelta(seconds=expires_in_seconds),
         )
+
+    def with_sas(
+        self, location: Location, endpoint: Endpoint, *, write: bool, expires_in_seconds: float
+    ) -> Location:
+        """The token in `accountKeySecret` (spec 2.3), and no account key anywhere in the
+        secrets: only the token can authenticate."""
+        container = location.fields[self.container_field]
+        token = self.sas_token(
+            endpoint, container, write=write, expires_in_seconds=expires_in_seconds
+        )
+        return location.replace(accountKeySecret={"name": SAS_SECRET, "key": "sas"}).with_secrets(
+            {SAS_SECRET: {"sas": token}}
+        )
+
+    def multipart(self, location: Location, size: int) -> tuple[Location, int | None]:
+        """Argo leaves the block size to the SDK (spec 6.6): any block list of more than one."""
+        return location, None
 
 
 KIND = Azure()

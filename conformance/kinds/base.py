@@ -14,6 +14,7 @@ is incomplete for a capability its kind claims (a kit bug, named as such).
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -134,6 +135,12 @@ class ObjectStore:
     def put(self, key: str, data: bytes = b"") -> None:
         self.admin.put(self.container, key, data)
 
+    def put_many(self, objects: dict[str, bytes]) -> None:
+        """Upload every (key, bytes) of `objects`, in parallel (the SDK clients are
+        thread-safe): laying out a thousand objects one by one takes most of a case."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda item: self.put(*item), objects.items()))
+
     def get(self, key: str) -> bytes | None:
         return self.admin.get(self.container, key)
 
@@ -202,6 +209,10 @@ class Kind:
         """The location of `key` in `container` on `endpoint`, trusted through Argo's means."""
         raise NotImplementedError
 
+    def admin(self, endpoint: Endpoint) -> Admin:
+        """The server's own view of `endpoint` (its official SDK, as its root user)."""
+        raise NotImplementedError
+
     def repository(self, location: Location, key_format: str) -> dict[str, Any]:
         """The repository (ConfigMap value) a cluster admin writes for `location`'s container."""
         fields = {k: v for k, v in location.fields.items() if k != self.key_field}
@@ -242,17 +253,85 @@ class Kind:
         raise NotImplementedError
 
     # --- helpers for the kinds that have the feature ------------------------------------
+    # Each returns a variant of `location` (fields, secrets, context) configured the way a
+    # Workflow author of this kind would write it. `env` is a pytest MonkeyPatch for what a
+    # pod's environment would hold, `tmp` a directory for the files that environment names.
+
+    def _lacks(self, feature: str) -> NotSupportedByKind:
+        return NotSupportedByKind(f"{self.name}: the adapter has no {feature}")
+
     def sdk_chain(
         self, location: Location, endpoint: Endpoint, source: str, tmp: Path, env: Any
     ) -> Location:
         """`location` without its credential fields, the SDK's default chain set up to find
         them through `source` ("env" or "file"), using `env` (a pytest MonkeyPatch)."""
-        raise NotSupportedByKind(f"{self.name}: no SDK credential chain")
+        raise self._lacks("SDK credential chain")
+
+    def session_token(
+        self, location: Location, endpoint: Endpoint, *, with_token: bool = True
+    ) -> Location:
+        """`location` authenticating with temporary credentials the server's STS issued;
+        `with_token=False` leaves their session token out (a negative control)."""
+        raise self._lacks("session tokens")
+
+    def assume_role(
+        self, location: Location, endpoint: Endpoint, tmp: Path, env: Any, *, source: bool = True
+    ) -> Location:
+        """`location` assuming a role, with the source credentials in the SDK chain's
+        environment (`source=False`: the chain finds none)."""
+        raise self._lacks("role to assume")
+
+    def web_identity(
+        self, location: Location, endpoint: Endpoint, token: str, tmp: Path, env: Any
+    ) -> Location:
+        """`location` with the SDK chain exchanging the OpenID `token` (a signed JWT) for
+        credentials at the server's STS, as a pod with a projected service-account token."""
+        raise self._lacks("web identity")
 
     def sas_token(
         self, endpoint: Endpoint, container: str, *, write: bool, expires_in_seconds: float
     ) -> str:
-        raise NotSupportedByKind(f"{self.name}: no SAS tokens")
+        raise self._lacks("SAS tokens")
+
+    def with_sas(
+        self, location: Location, endpoint: Endpoint, *, write: bool, expires_in_seconds: float
+    ) -> Location:
+        """`location` authenticating with a SAS token for its container (read and list, plus
+        write when `write`), valid for `expires_in_seconds` (negative: already expired)."""
+        raise self._lacks("SAS tokens")
+
+    def creating_container(self, location: Location, *, object_locking: bool = False) -> Location:
+        """`location` asking the driver to create its container when missing (on save)."""
+        raise self._lacks("container creation")
+
+    def admin_in_region(self, endpoint: Endpoint, region: str) -> Admin:
+        """An `Admin` whose containers are created in `region`."""
+        raise self._lacks("regions")
+
+    def in_region(self, location: Location, region: str) -> Location:
+        """`location` naming its container's region explicitly."""
+        raise self._lacks("regions")
+
+    def server_side_encryption(
+        self, location: Location, *, kms_key_id: str = "", enabled: bool = True
+    ) -> Location:
+        """`location` asking for server-managed encryption, with a KMS key when `kms_key_id`;
+        `enabled=False` keeps the key but turns the master switch off."""
+        raise self._lacks("server-side encryption")
+
+    def customer_key_encryption(self, location: Location, password: str) -> Location:
+        """`location` encrypting with a customer-provided key derived from `password`."""
+        raise self._lacks("customer-provided keys")
+
+    def multipart(self, location: Location, size: int) -> tuple[Location, int | None]:
+        """`location` set so that an upload of `size` bytes goes in parts, and how many parts
+        the server must record (None: more than one, the split is the driver's choice)."""
+        raise self._lacks("multipart uploads")
+
+    def addressed(self, location: Location, style: str) -> Location:
+        """`location` reaching its server by the name `localhost` (so that a virtual host
+        `<container>.localhost` can exist) with addressing `style` ("path", "virtual-hosted")."""
+        raise self._lacks("addressing styles")
 
 
 def capabilities(text: str, *, where: str) -> frozenset[Capability]:

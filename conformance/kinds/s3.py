@@ -19,7 +19,11 @@ from conformance.kinds.base import Admin, Kind, Location, capabilities
 from emulators.endpoint import Endpoint
 
 SECRET = "artconf-s3"
+TEMPORARY_SECRET = "artconf-s3-temporary"  # STS credentials, beside the static ones
+CUSTOMER_KEY_SECRET = "artconf-sse-c"
 ROLE_ARN = "arn:aws:iam::000000000000:role/artconf-conformance"
+MIB = 1024 * 1024
+PART_SIZE_MIB = 5  # S3's smallest part: the most parts for the fewest bytes
 # Everything the AWS default chain could read besides what a case sets.
 AWS_CHAIN_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -38,6 +42,9 @@ AWS_CHAIN_VARIABLES = (
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_CA_BUNDLE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
 )
 
 
@@ -202,6 +209,9 @@ class S3(Kind):
     def admin(self, endpoint: Endpoint) -> S3Admin:
         return S3Admin(endpoint)
 
+    def admin_in_region(self, endpoint: Endpoint, region: str) -> S3Admin:
+        return S3Admin(endpoint, region)
+
     def wrong_secrets(self, location: Location) -> dict[str, dict[str, str]]:
         """A valid access key with a wrong secret: the signature check must refuse it."""
         secrets = {name: dict(keys) for name, keys in location.secrets.items()}
@@ -231,7 +241,112 @@ class S3(Kind):
                 f"[default]\naws_access_key_id = {access}\naws_secret_access_key = {secret}\n"
             )
             env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
-        return location.replace(accessKeySecret=None, secretKeySecret=None, useSDKCreds=True)
+        return without_static_keys(location, useSDKCreds=True)
+
+    def session_token(
+        self, location: Location, endpoint: Endpoint, *, with_token: bool = True
+    ) -> Location:
+        """Temporary credentials from the server's STS AssumeRole, as its non-root user (MinIO
+        lets no root user assume a role)."""
+        creds = assume_role(endpoint)
+        selectors = {
+            "accessKeySecret": {"name": TEMPORARY_SECRET, "key": "accessKey"},
+            "secretKeySecret": {"name": TEMPORARY_SECRET, "key": "secretKey"},
+            "sessionTokenSecret": (
+                {"name": TEMPORARY_SECRET, "key": "sessionToken"} if with_token else None
+            ),
+        }
+        secrets = {**location.secrets, TEMPORARY_SECRET: creds}
+        return location.replace(**selectors).with_secrets(secrets)
+
+    def assume_role(
+        self, location: Location, endpoint: Endpoint, tmp: Path, env: Any, *, source: bool = True
+    ) -> Location:
+        clean_aws_chain(env, tmp)
+        if source:
+            access, secret = chain_keys(endpoint)
+            env.setenv("AWS_ACCESS_KEY_ID", access)
+            env.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        return without_static_keys(location, roleARN=ROLE_ARN)
+
+    def web_identity(
+        self, location: Location, endpoint: Endpoint, token: str, tmp: Path, env: Any
+    ) -> Location:
+        """What EKS's IRSA webhook gives a pod: a token file, a role and a region; here also
+        the STS endpoint, which is the server's own."""
+        clean_aws_chain(env, tmp)
+        token_file = tmp / "web-identity-token"
+        token_file.write_text(token)
+        env.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_file))
+        env.setenv("AWS_ROLE_ARN", ROLE_ARN)
+        env.setenv("AWS_REGION", "us-east-1")
+        env.setenv("AWS_ENDPOINT_URL_STS", endpoint.url)
+        if endpoint.tls:  # caSecret covers the S3 client only; the SDK's STS client trusts the pod
+            env.setenv("AWS_CA_BUNDLE", endpoint.ca_bundle or "")
+        return without_static_keys(location, useSDKCreds=True)
+
+    def creating_container(self, location: Location, *, object_locking: bool = False) -> Location:
+        # Presence of the object is the switch: `{}` is enough (spec 2.1).
+        option = {"objectLocking": True} if object_locking else {}
+        return location.replace(createBucketIfNotPresent=option)
+
+    def in_region(self, location: Location, region: str) -> Location:
+        return location.replace(region=region)
+
+    def server_side_encryption(
+        self, location: Location, *, kms_key_id: str = "", enabled: bool = True
+    ) -> Location:
+        options: dict[str, Any] = {"enableEncryption": True} if enabled else {}
+        if kms_key_id:
+            options["kmsKeyId"] = kms_key_id
+        return location.replace(encryptionOptions=options)
+
+    def customer_key_encryption(self, location: Location, password: str) -> Location:
+        options = {
+            "enableEncryption": True,
+            "serverSideCustomerKeySecret": {"name": CUSTOMER_KEY_SECRET, "key": "password"},
+        }
+        secrets = {**location.secrets, CUSTOMER_KEY_SECRET: {"password": password}}
+        return location.replace(encryptionOptions=options).with_secrets(secrets)
+
+    def multipart(self, location: Location, size: int) -> tuple[Location, int | None]:
+        """Argo's ARTIFACT_S3_UPLOAD_PART_SIZE_MIB, at S3's smallest part size (spec 6.6)."""
+        part = PART_SIZE_MIB * MIB
+        if size < part:
+            raise ValueError(f"{size} bytes is below one {PART_SIZE_MIB} MiB part")
+        settings = {
+            **location.context.get("settings", {}),
+            "ARTIFACT_S3_UPLOAD_PART_SIZE_MIB": str(PART_SIZE_MIB),
+        }
+        return location.with_context(settings=settings), -(-size // part)
+
+    def addressed(self, location: Location, style: str) -> Location:
+        port = location.fields["endpoint"].rsplit(":", 1)[1]
+        return location.replace(endpoint=f"localhost:{port}", addressingStyle=style)
+
+
+def without_static_keys(location: Location, **fields: Any) -> Location:
+    return location.replace(accessKeySecret=None, secretKeySecret=None, **fields)
+
+
+def assume_role(endpoint: Endpoint) -> dict[str, str]:
+    """Temporary key, secret and token from the server's STS AssumeRole (as the chain user)."""
+    access, secret = chain_keys(endpoint)
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        verify=endpoint.ca_bundle if endpoint.tls else True,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    answer = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="artconf-case")["Credentials"]
+    return {
+        "accessKey": answer["AccessKeyId"],
+        "secretKey": answer["SecretAccessKey"],
+        "sessionToken": answer["SessionToken"],
+    }
 
 
 def clean_aws_chain(env: Any, tmp: Path) -> None:
