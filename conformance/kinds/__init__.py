@@ -20,9 +20,7 @@ from conformance.kinds.base import Admin, Kind, Location, NotSupportedByKind, Ob
 
 __all__ = ["Admin", "Kind", "KindError", "Location", "NotSupportedByKind", "ObjectStore", "get"]
 
-BUILTIN = tuple(
-    f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name != "base"
-)
+BUILTIN = tuple(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name != "base")
 EXTRA_MODULES = "ARTCONF_KIND_MODULES"
 
 
