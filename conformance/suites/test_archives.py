@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import subprocess
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
 
+from conformance import checks
 from conformance.cases import requires, verifies
 from drivers.core.executor import StagingContext, load_input, save_output
 
@@ -28,16 +27,6 @@ TREE = {
 
 def _staging(store) -> StagingContext:
     return StagingContext(temp_dir=store.tmp / "staging")
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    """Regular files under `root` by `/`-separated relative path."""
-    found = {}
-    for directory, _, files in os.walk(root):
-        for name in files:
-            path = Path(directory, name)
-            found[path.relative_to(root).as_posix()] = path.read_bytes()
-    return found
 
 
 def _compressible(size: int) -> bytes:
@@ -70,7 +59,7 @@ def test_tar_directory_round_trips(store):
     artifact = store.artifact("wf/out.tgz", archive={"tar": {}})
     save_output(store.driver, store.tmp / "out", artifact, _staging(store))
 
-    assert store.objects.keys() == ["wf/out.tgz"]
+    checks.same_keys(store.objects.keys(), ["wf/out.tgz"])
     data = store.objects.get("wf/out.tgz")
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         names = {m.name.rstrip("/") for m in tar.getmembers()}
@@ -78,7 +67,7 @@ def test_tar_directory_round_trips(store):
 
     dest = store.tmp / "in" / "out"
     load_input(store.driver, store.artifact("wf/out.tgz"), dest, _staging(store))
-    assert _tree(dest) == TREE
+    checks.same_files(checks.files_under(dest), TREE)
 
 
 @verifies("archive_tar")
@@ -118,17 +107,17 @@ def test_zip_directory_round_trips(store):
     artifact = store.artifact("wf/out.zip", archive={"zip": {}})
     save_output(store.driver, store.tmp / "out", artifact, _staging(store))
 
-    assert store.objects.keys() == ["wf/out.zip"]
+    checks.same_keys(store.objects.keys(), ["wf/out.zip"])
     data = store.objects.get("wf/out.zip")
     assert data[:4] == b"PK\x03\x04", "the object is not a zip"
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        assert sorted(zf.namelist()) == sorted(f"out/{name}" for name in TREE)
+        checks.same_keys(zf.namelist(), [f"out/{name}" for name in TREE], what="zip entries")
 
     dest = store.tmp / "in" / "out"
     load_input(
         store.driver, store.artifact("wf/out.zip", archive={"zip": {}}), dest, _staging(store)
     )
-    assert _tree(dest) == TREE
+    checks.same_files(checks.files_under(dest), TREE)
 
 
 @verifies("archive_zip")
@@ -144,7 +133,7 @@ def test_zip_is_never_auto_detected(store):
     )
     dest = store.tmp / "in.zip"
     load_input(store.driver, store.artifact("out.zip"), dest, _staging(store))
-    assert dest.is_file() and dest.read_bytes() == store.objects.get("out.zip")
+    checks.same_file(dest, store.objects.get("out.zip"))
 
 
 @verifies("archive_none")
@@ -154,9 +143,9 @@ def test_none_directory_is_one_object_per_file(store):
     store.local_tree("out", TREE)
     artifact = store.artifact("wf/out", archive={"none": {}})
     save_output(store.driver, store.tmp / "out", artifact, _staging(store))
-    assert store.objects.keys() == sorted(f"wf/out/{name}" for name in TREE)
+    checks.same_keys(store.objects.keys(), [f"wf/out/{name}" for name in TREE])
     for name, data in TREE.items():
-        assert store.objects.get(f"wf/out/{name}") == data
+        checks.same_bytes(store.objects.get(f"wf/out/{name}"), data, what=name)
 
 
 @verifies("archive_none")
@@ -166,8 +155,8 @@ def test_none_file_is_uploaded_as_is(store):
     path = store.local_file("report.bin", b"\x1f\x8b not really gzip")
     save_output(store.driver, path, store.artifact("wf/report.bin", archive={"none": {}}),
                 _staging(store))  # fmt: skip
-    assert store.objects.keys() == ["wf/report.bin"]
-    assert store.objects.get("wf/report.bin") == b"\x1f\x8b not really gzip"
+    checks.same_keys(store.objects.keys(), ["wf/report.bin"])
+    checks.same_bytes(store.objects.get("wf/report.bin"), b"\x1f\x8b not really gzip")
 
 
 @verifies("archive_none")
@@ -179,13 +168,13 @@ def test_none_directory_round_trips(store):
                 _staging(store))  # fmt: skip
     dest = store.tmp / "in" / "out"
     load_input(store.driver, store.artifact("wf/out", archive={"none": {}}), dest, _staging(store))
-    assert _tree(dest) == TREE
+    checks.same_files(checks.files_under(dest), TREE)
 
 
 @verifies("archive_none")
 @requires("save_directory")
 def test_none_skips_symlinks_and_empty_directories(store):
-    """archive none: symlinks and empty directories are not uploaded (spec 1.3 S3 Save)."""
+    """archive none: symlinks and empty directories are not uploaded (spec 1.3 Save)."""
     root = store.local_tree("out", {"real.txt": b"real", "sub/kept.txt": b"kept"})
     (root / "empty").mkdir()
     (root / "sub" / "empty-too").mkdir()
@@ -194,7 +183,7 @@ def test_none_skips_symlinks_and_empty_directories(store):
     (root / "dangling").symlink_to("nowhere")
     save_output(store.driver, root, store.artifact("wf/out", archive={"none": {}}),
                 _staging(store))  # fmt: skip
-    assert store.objects.keys() == ["wf/out/real.txt", "wf/out/sub/kept.txt"]
+    checks.same_keys(store.objects.keys(), ["wf/out/real.txt", "wf/out/sub/kept.txt"])
 
 
 @verifies("archive_tar")
@@ -214,7 +203,7 @@ def test_gnu_tar_archive_loads(store, how):
 
     dest = store.tmp / "in" / "tree"
     load_input(store.driver, store.artifact("made-by/x.tgz"), dest, _staging(store))
-    assert _tree(dest) == TREE
+    checks.same_files(checks.files_under(dest), TREE)
 
 
 @verifies("archive_tar")
@@ -225,4 +214,4 @@ def test_gzip_without_tar_is_not_unpacked(store):
     store.objects.put("plain.gz", payload)
     dest = store.tmp / "plain.gz"
     load_input(store.driver, store.artifact("plain.gz"), dest, _staging(store))
-    assert dest.read_bytes() == payload
+    checks.same_file(dest, payload)

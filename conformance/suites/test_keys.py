@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conformance import checks
 from conformance.cases import requires, verifies
 from drivers.core.executor import StagingContext, load_input, save_output
 from drivers.core.keys import KeyContext, render_key
@@ -45,29 +46,20 @@ KEY_FORMATS = [
 ]
 
 
-def repository(store, key_format: str):
-    """The artifact repository (ConfigMap value) for this case's bucket, with `key_format`."""
-    fields = {k: v for k, v in store.location.fields.items() if k not in ("key", "blob")}
-    name = "blobNameFormat" if store.location.driver == "azure" else "keyFormat"
-    return parse_repository({store.location.driver: {**fields, name: key_format}})
-
-
 def staging(store, key_format: str) -> StagingContext:
+    """The executor's staging for this case's bucket as the repository (ConfigMap value) a
+    cluster admin would write, with `key_format`."""
+    repository = parse_repository(store.kind.repository(store.location, key_format))
     return StagingContext(
         temp_dir=store.tmp / "staging",
         keys=KEYS,
-        archive_location=repository(store, key_format).to_artifact_location(),
+        archive_location=repository.to_artifact_location(),
     )
 
 
 def key_only(store, name: str, key: str, **extra) -> dict:
     """A key-only artifact (what Argo records in the node status, spec 4.4)."""
-    key_field = "blob" if store.location.driver == "azure" else "key"
-    return {"name": name, store.location.driver: {key_field: key}, **extra}
-
-
-def recorded_key(store, artifact) -> str:
-    return getattr(artifact, store.location.driver).get_key()
+    return {"name": name, **store.kind.key_only(key), **extra}
 
 
 @verifies("save")
@@ -80,9 +72,9 @@ def test_output_lands_at_rendered_key_format(store, key_format, rendered):
     artifact = parse_artifact({"name": "result", "archive": {"none": {}}})
     recorded = save_output(store.driver, path, artifact, staging(store, key_format))
     assert recorded is not None
-    assert recorded_key(store, recorded) == f"{rendered}/result.txt"
-    assert store.objects.keys() == [f"{rendered}/result.txt"]
-    assert store.objects.get(f"{rendered}/result.txt") == b"result"
+    assert recorded.get_key() == f"{rendered}/result.txt"
+    checks.same_keys(store.objects.keys(), [f"{rendered}/result.txt"])
+    checks.same_bytes(store.objects.get(f"{rendered}/result.txt"), b"result")
 
 
 # (archive strategy, local source, expected last key segment(s))
@@ -114,8 +106,8 @@ def test_output_key_derivation(store, archive, source, expected):
     fields = {"name": "main-out", **({"archive": archive} if archive else {})}
     recorded = save_output(store.driver, path, parse_artifact(fields), staging(store, "wf/pod"))
     assert recorded is not None
-    assert recorded_key(store, recorded) == f"wf/pod/{expected[0].split('/')[0]}"
-    assert store.objects.keys() == sorted(f"wf/pod/{e}" for e in expected)
+    assert recorded.get_key() == f"wf/pod/{expected[0].split('/')[0]}"
+    checks.same_keys(store.objects.keys(), [f"wf/pod/{e}" for e in expected])
 
 
 @verifies("save")
@@ -126,8 +118,8 @@ def test_explicit_key_is_used_verbatim(store):
     artifact = parse_artifact(key_only(store, "out", "explicit/name-without-suffix"))
     recorded = save_output(store.driver, path, artifact, staging(store, "wf/pod"))
     assert recorded is not None
-    assert recorded_key(store, recorded) == "explicit/name-without-suffix"
-    assert store.objects.keys() == ["explicit/name-without-suffix"]
+    assert recorded.get_key() == "explicit/name-without-suffix"
+    checks.same_keys(store.objects.keys(), ["explicit/name-without-suffix"])
 
 
 @verifies("load")
@@ -142,4 +134,4 @@ def test_key_only_input_loads_from_the_repository(store):
         store.driver, artifact, store.tmp / "inputs" / "in.txt", staging(store, "unused")
     )
     assert dest is not None
-    assert dest.read_bytes() == b"input"
+    checks.same_file(dest, b"input")
