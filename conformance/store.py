@@ -90,11 +90,6 @@ class Store:
         """An artifact at `key` in this case's bucket (extra Artifact fields as keywords)."""
         return parse_artifact(self.location.with_key(key).artifact("artifact", **extra))
 
-    def artifact_with(self, key: str, **fields: Any) -> Artifact:
-        """An artifact at `key` whose location has extra or replaced Argo fields (None
-        removes one)."""
-        return parse_artifact(self.location.with_key(key).replace(**fields).artifact())
-
     @property
     def driver(self) -> GuardedDriver:
         if not self._drivers:
