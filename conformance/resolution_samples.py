@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from conformance import kinds
-from conformance.session import _kube_mode as cluster_mode  # "local" or "real"
 from conformance.sources import ManifestScenario, RealCluster, Scenario, local_scenario
+from conformance.sources import kube_mode as cluster_mode  # "local" or "real"
 from drivers.core.model import ArtifactLocation, ArtifactRepository
 
 # The namespaces of Argo's test: the workflow's (W) and the controller's (C).

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from conformance.profiles import RESOLUTION, Profile, load_profiles, profile_dir
 from conformance.recorder import CASE, INFRA, REFERENCE, SERVER, SKIP, Recorder
 from conformance.redaction import secret_values
 from conformance.rundir import new_run_id
+from conformance.sources import kube_mode
 from conformance.store import Backend
 from conformance.targets import Target, TargetError, parse_target
 from drivers.core.deviations import DEFAULT_PATH as DEVIATIONS_PATH
@@ -60,7 +60,7 @@ class ConformanceSession:
         self.columns = [Column(b, m) for b in storage for m in modes]
         if not config.getoption("artconf_servers") and not config.getoption("artconf_endpoints"):
             servers = dict.fromkeys(self.profiles[b].server for b in storage)
-            if "kube" in self.sources and _kube_mode(config) == "local":
+            if "kube" in self.sources and kube_mode(config) == "local":
                 servers["kube"] = None
             config.option.artconf_servers = ",".join(servers)
         self.view = TargetView(
@@ -203,7 +203,7 @@ class ConformanceSession:
         info = item.stash.get(_CASE, None)
         if info is None:
             return None
-        if info.driver == RESOLUTION and _kube_mode(self.config) != "local":
+        if info.driver == RESOLUTION and kube_mode(self.config) != "local":
             return None  # a real cluster: not a server of this run
         key = self.server_key(info.column)
         return key if key.removesuffix("-tls") in SERVERS else None
@@ -348,12 +348,3 @@ def _in_shard(nodeid: str, shard: tuple[int, int]) -> bool:
     index, count = shard
     digest = int(hashlib.sha256(nodeid.encode()).hexdigest(), 16)
     return digest % count == index - 1
-
-
-def _kube_mode(config: pytest.Config) -> str:
-    """`local` (the stand-in API server) or `real` (--artconf-kube=real / ARTCONF_KUBE=real)."""
-    try:
-        value = config.getoption("artconf_kube")
-    except ValueError:
-        value = None
-    return value or os.environ.get("ARTCONF_KUBE") or "local"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,12 @@ class RealCluster:
             with contextlib.suppress(k8s.ApiException):
                 self.source.core.delete_namespace(name)
         self.created.clear()
+
+
+def kube_mode(config: Any) -> str:
+    """`local` (the stand-in API server) or `real` (--artconf-kube=real / ARTCONF_KUBE=real)."""
+    try:
+        value = config.getoption("artconf_kube")
+    except ValueError:
+        value = None
+    return value or os.environ.get("ARTCONF_KUBE") or "local"

@@ -49,4 +49,3 @@ class FakeGcs(Server):
 
     def version(self) -> str:
         return tools.version("fake-gcs")
-

@@ -125,6 +125,8 @@ def test_a_fourth_kind_from_an_adapter_and_a_profile_runs_the_whole_matrix(
     table = cells(records)
     verified = set(table[table.state == "verified"]["capability"])
     # Every suite family reached the new kind.
-    assert {"save", "load_directory", "open_stream", "delete_directory", "archive_tar"} <= verified
+    # (`save` itself is a known-deviation cell: the copied profile keeps MinIO's known bug.)
+    assert {"save_directory", "load_directory", "open_stream", "delete_directory"} <= verified
+    assert {"archive_tar", "save_stream"} <= verified
     assert {"tls_custom_ca", "auth_static_keys", "list_objects"} <= verified
     assert len(verified) >= 25, sorted(verified)

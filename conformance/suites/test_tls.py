@@ -27,7 +27,8 @@ def test_custom_ca_is_trusted(store):
 @verifies("tls_custom_ca")
 @requires("load")
 def test_system_trust_only_fails_with_certificate_error(store):
-    """Without the custom CA, the handshake fails with a certificate error, not retried (6.1)."""
+    """Without the custom CA, the handshake fails with a certificate error, not retried, and
+    leaves nothing at the load path (6.1)."""
     store.objects.put("file.txt", b"x")
     location = store.kind.untrusted(store.location)
     backoff = checks.Backoff()
@@ -39,6 +40,7 @@ def test_system_trust_only_fails_with_certificate_error(store):
         match=r"(?i)certificate",
         backoff=backoff,
     )
+    assert not (store.tmp / "out").exists(), "a failed load left a file at its path"
 
 
 @verifies("tls_plain_http")

@@ -87,6 +87,12 @@ class GCSDriver(Driver):
                 return
             except gexc.NotFound:
                 pass  # no file of that name (the SDK removed what it had opened): a directory?
+            except BaseException:
+                # The SDK opens the file before the first byte arrives and keeps it on other
+                # failures (a refused TLS handshake): no half-written artifact is left behind.
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise
             blobs = self._list(bucket, key + "/")
             if not blobs:
                 raise self._no_results(bucket, key)

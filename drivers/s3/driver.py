@@ -53,6 +53,7 @@ class S3Driver(Driver):
             Capability.AUTH_STATIC_KEYS,
             Capability.AUTH_SESSION_TOKEN,
             Capability.AUTH_ASSUME_ROLE,
+            Capability.AUTH_WEB_IDENTITY,
             Capability.CREATE_BUCKET,
             Capability.CREATE_BUCKET_OBJECT_LOCKING,
             Capability.REGION_DISCOVERY,
