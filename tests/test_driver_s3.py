@@ -26,6 +26,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+from conformance.kinds.s3 import AWS_CHAIN_VARIABLES
 from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import (
@@ -68,25 +69,12 @@ def localhost_subdomains(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+# The adapter's list of what the default chain reads, plus what steers the client otherwise.
 AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
+    *AWS_CHAIN_VARIABLES,
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_S3",
-    "AWS_ENDPOINT_URL_STS",
     "AWS_MAX_ATTEMPTS",
     "AWS_RETRY_MODE",
 )
