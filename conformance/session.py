@@ -19,7 +19,9 @@ from conformance import cases, kinds, matrix
 from conformance.capabilities import Capability, parse_capability
 from conformance.columns import Column, with_mode
 from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide
+from conformance.expectations import EXPECTED, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
+from conformance.logwindow import LogWindow
 from conformance.profiles import RESOLUTION, Profile, load_profiles, profile_dirs
 from conformance.recorder import CASE, INFRA, REFERENCE, SERVER, SKIP, Recorder
 from conformance.redaction import secret_values
@@ -82,6 +84,8 @@ class ConformanceSession:
             secrets=lambda: secret_values(config),
         )
         config.pluginmanager.register(CaseWatch(self.liveness, self._endpoint), "artconf-liveness")
+        config.pluginmanager.register(ExpectationCheck(), "artconf-expectations")
+        config.pluginmanager.register(LogWindow(self._endpoint), "artconf-logwindow")
 
     # --- what the run covers ----------------------------------------------------------
     def _backends(self, value: str | None) -> list[str]:
@@ -191,6 +195,7 @@ class ConformanceSession:
             pytest.skip(decision.reason)
         if isinstance(decision, Expect):
             item.user_properties.append((REFERENCE, decision.reference))
+            item.stash[EXPECTED] = decision
             item.add_marker(pytest.mark.xfail(strict=True, reason=decision.reason))
         endpoint = self._endpoint(item)
         reason = self.liveness.check(endpoint) if endpoint is not None else None
