@@ -17,6 +17,7 @@ import os
 import posixpath
 import re
 import ssl
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +40,7 @@ from drivers.core.errors import (
 KIND = "s3"
 MIB = 1024 * 1024
 MIN_PART = 5 * MIB  # S3's smallest part
+MAX_SINGLE_PUT = 64 * MIB
 DEFAULT_REGION = "us-east-1"
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$")
@@ -166,7 +168,7 @@ class MinioDriver:
             # refuses with AccessDenied, i.e. ERR_FORBIDDEN.
             access = secret = token = None
         secure = not s3.insecure
-        self.http = urllib3.PoolManager(
+        self.http = VerbatimPaths(
             timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
             retries=False,  # Argo's policy is the caller's to apply; no hidden retries
             maxsize=10,
@@ -347,7 +349,22 @@ class MinioDriver:
             response.release_conn()
 
     def _upload(self, bucket: str, key: str, file: Path) -> None:
+        if {".", ".."} & set(key.split("/")):
+            self._upload_dot_segments(bucket, key, file)
+            return
         self.client.fput_object(bucket, key, str(file), part_size=self.part_size)
+
+    def _upload_dot_segments(self, bucket: str, key: str, file: Path) -> None:
+        """Argo (minio-go) stores a key with `.`/`..` segments verbatim (spec 4.7); minio-py
+        refuses such names before sending anything, in its public methods only. So a single
+        PUT through its request layer, as the public `put_object` would send it."""
+        size = file.stat().st_size
+        if size > MAX_SINGLE_PUT:
+            raise BadRequest(
+                f"s3: key {key!r} has '.' or '..' segments, which this driver can upload in one "
+                f"PUT of at most {MAX_SINGLE_PUT // MIB} MiB only ({size} bytes)"
+            )
+        self.client._put_object(bucket, key, file.read_bytes(), {})
 
     def _maybe_create_bucket(self, artifact: Any, bucket: str) -> None:
         if artifact.s3.create_bucket_if_not_present is None:
@@ -359,6 +376,22 @@ class MinioDriver:
                 raise translate(exc, f"creating bucket {bucket!r}") from None
         except Exception as exc:
             raise translate(exc, f"creating bucket {bucket!r}") from None
+
+
+class VerbatimPaths(urllib3.PoolManager):
+    """A PoolManager that sends a URL's path as given.
+
+    urllib3's own removes `.` and `..` segments (RFC 3986), so the key `a/../b.txt` would land
+    at `b.txt`; S3 keys keep them verbatim (spec 4.7). No redirects: S3 answers none here.
+    """
+
+    def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+        parts = urllib.parse.urlsplit(url)
+        host = urllib3.util.parse_url(url)
+        pool = self.connection_from_host(host.host, port=host.port, scheme=host.scheme)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        kw.setdefault("headers", self.headers)
+        return pool.urlopen(method, target, assert_same_host=False, redirect=False, **kw)
 
 
 class ObjectStream(io.RawIOBase):
