@@ -16,7 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
-from conformance.commands import artifact, bench, clean, report, resolve, run, servers
+from conformance.commands import (
+    artifact,
+    bench,
+    clean,
+    init_driver,
+    report,
+    resolve,
+    run,
+    servers,
+)
 from conformance.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from emulators import detached, tools
 from emulators.fleet import UsageError
@@ -30,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     servers.register(sub)
     artifact.register(sub)
+    init_driver.register(sub)
     bench.register(sub)
     run.register(sub)
     resolve.register(sub)
