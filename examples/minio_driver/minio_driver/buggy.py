@@ -1,7 +1,7 @@
 """`make_buggy_driver`: the minio driver with four planted bugs, one per capability.
 
 Each is a classic mistake against Argo's semantics that the kit must catch, once, with the
-contract it breaks (the kit's own test, tests/test_example_driver.py, checks exactly that):
+contract it breaks:
 
     load          a missing key raises ValueError instead of ERR_NOT_FOUND, so an optional
                   input cannot be skipped (spec 1.5, 11.7)
