@@ -89,17 +89,7 @@ class ConformanceSession:
 
     # --- what the run covers ----------------------------------------------------------
     def _backends(self, value: str | None) -> list[str]:
-        """`--artconf-backends` (backend names; nothing means all) -> backend names."""
-        if not value:
-            return list(self.profiles)
-        names = [n.strip() for n in value.split(",") if n.strip()]
-        unknown = [n for n in names if n not in self.profiles]
-        if unknown:
-            raise UsageError(
-                f"--artconf-backends: unknown {', '.join(unknown)}; "
-                f"choose from {', '.join(self.profiles)}"
-            )
-        return names
+        return chosen_backends(value, self.profiles)
 
     def _drivers(self, value: str | None, backends: list[str]) -> list[str]:
         served = sorted({self.profiles[b].driver for b in backends})
@@ -304,6 +294,19 @@ class ConformanceSession:
             terminalreporter.section("artconf failures: the contracts broken")
             for line in failures.splitlines():
                 terminalreporter.write_line(line)
+
+
+def chosen_backends(value: str | None, profiles: dict[str, Profile]) -> list[str]:
+    """`--artconf-backends` (backend names; nothing means all) -> backend names."""
+    if not value:
+        return list(profiles)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in profiles]
+    if unknown:
+        raise UsageError(
+            f"--artconf-backends: unknown {', '.join(unknown)}; choose from {', '.join(profiles)}"
+        )
+    return names
 
 
 def check_registry(profiles: dict[str, Profile]) -> None:

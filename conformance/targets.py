@@ -125,6 +125,16 @@ def _reference() -> Target:
     return Target("reference", new_driver, declared, deviation_ids)
 
 
+def _import_hint(module_name: str) -> str:
+    """How to make a driver outside the kit importable: the usual cause of this error."""
+    top = module_name.split(".")[0]
+    return (
+        f"The kit's Python must find the package {top!r}: run from the directory that holds "
+        f"{top}/, set PYTHONPATH=<that directory>, or install it once with "
+        "`.venv/bin/pip install -e <its project directory>` (see docs/driver-guide.md)"
+    )
+
+
 def _declared(value: Any, where: str) -> Mapping[str, frozenset[Capability]] | frozenset | None:
     if value is None:
         return None
@@ -146,7 +156,9 @@ def parse_target(text: str) -> Target:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise TargetError(f"target {text!r}: cannot import {module_name}: {exc}") from None
+            raise TargetError(
+                f"target {text!r}: cannot import {module_name}: {exc}. {_import_hint(module_name)}"
+            ) from None
         factory = getattr(module, attr, None)
         if not callable(factory):
             raise TargetError(f"target {text!r}: {module_name} has no callable {attr!r}")

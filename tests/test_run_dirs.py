@@ -59,6 +59,24 @@ def test_a_run_directory_is_claimed_once_even_by_concurrent_runs(tmp_path):
     assert len(refused) == 7
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target", "python:nosuchpkg_xyz.driver:make"], "set PYTHONPATH=<that directory>"),
+        (["--target", "mystery"], "expected `reference` or `python:package.module:callable`"),
+        (["--backends", "minio,nosuch"], "--backends: unknown nosuch; choose from"),
+    ],
+    ids=["unimportable", "unknown-scheme", "unknown-backend"],
+)
+def test_artconf_run_refuses_a_bad_target_or_backend_before_claiming_a_directory(
+    tmp_path, capsys, argv, message
+):
+    reports = tmp_path / "reports"
+    assert main(["run", *argv, "--reports", str(reports)]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not reports.exists()  # no run directory, and no server was needed to find out
+
+
 @pytest.mark.parametrize("contents", [[], ["records.jsonl"]], ids=["empty", "with-records"])
 def test_artconf_run_refuses_an_existing_run_id(tmp_path, capsys, contents):
     existing = tmp_path / "r1"

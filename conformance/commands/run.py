@@ -61,8 +61,28 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
     return command
 
 
+def preflight(args: argparse.Namespace) -> str | None:
+    """What makes the run impossible, found in-process before a run directory or a server exists
+    (pytest would find it too, but only after claiming the directory and seconds of start-up)."""
+    from conformance.profiles import ProfileError, load_profiles
+    from conformance.session import chosen_backends
+    from conformance.targets import TargetError, parse_target
+    from emulators.fleet import UsageError
+
+    try:
+        parse_target(args.target)
+        chosen_backends(getattr(args, "backends", None), load_profiles())
+    except (TargetError, UsageError, ProfileError) as exc:
+        return str(exc).replace("--artconf-backends", "--backends")
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     reports = Path(args.reports)
+    problem = preflight(args)
+    if problem is not None:
+        progress(f"artconf: error: {problem}")
+        return EXIT_USAGE
     try:
         run_id, run_dir = claim_run(reports, args.run_id, args.shard)
     except FileExistsError as exc:
