@@ -66,19 +66,29 @@ def frame(records: Iterable[Record]) -> pd.DataFrame:
 
 
 def cells(records: Iterable[Record]) -> pd.DataFrame:
-    """One row per (driver, capability, column): its state and the reason of its worst case."""
+    """One row per (driver, capability, column): its state, and the reason and name of its worst
+    case (the one a reader opens first)."""
     df = frame(records)
     if df.empty:
-        return pd.DataFrame(columns=["driver", "capability", "column", "state", "reason"])
+        return pd.DataFrame(columns=["driver", "capability", "column", "state", "reason", "case"])
     df["severity"] = df["state"].map(SEVERITY)
-    worst = df.sort_values("severity").groupby(["driver", "capability", "column"], as_index=False)
-    result = worst.first()[["driver", "capability", "column", "state", "reason"]]
+    worst = df.sort_values("severity", kind="stable").groupby(
+        ["driver", "capability", "column"], as_index=False
+    )
+    result = worst.first()[["driver", "capability", "column", "state", "reason", "case"]]
     # Fill the grid: a column a driver was run against but a capability had no case there.
     columns_of = df.groupby("driver")["column"].unique().to_dict()
     capabilities_of = df.groupby("driver")["capability"].unique().to_dict()
     present = set(zip(result["driver"], result["capability"], result["column"], strict=True))
     missing = [
-        {"driver": d, "capability": c, "column": col, "state": "not-run", "reason": "no case ran"}
+        {
+            "driver": d,
+            "capability": c,
+            "column": col,
+            "state": "not-run",
+            "reason": "no case ran",
+            "case": "",
+        }
         for d in columns_of
         for c in capabilities_of[d]
         for col in columns_of[d]

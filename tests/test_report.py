@@ -582,3 +582,22 @@ def test_a_failing_case_outside_the_applicable_set_is_a_warning(tmp_path):
         f"(listed under failures), e.g. {outside.case_id}"
     ]
     assert outside.case_id in report.failures_html(run, run_dir)
+
+
+def test_a_cell_hover_names_its_worst_case_and_says_its_state_once():
+    from types import SimpleNamespace
+
+    from conformance.report.html import cell_title
+
+    failed = SimpleNamespace(
+        state="failed", reason="ERR_INTERNAL: boom", case="test_keys::test_save_keeps_keys",
+        driver="s3", capability="save", column="minio", cases=3,
+    )  # fmt: skip
+    title = cell_title(failed)
+    assert title.startswith("failed: ERR_INTERNAL: boom\nworst case: test_keys::test_save_keeps")
+    skipped = SimpleNamespace(
+        state="unsupported-by-driver", reason="unsupported-by-driver: t (s3) lacks save",
+        case="test_keys::test_save_keeps_keys", driver="s3", capability="save", column="minio",
+        cases=1,
+    )  # fmt: skip
+    assert cell_title(skipped).count("unsupported-by-driver:") == 1

@@ -119,10 +119,15 @@ def headline_html(run: Run) -> str:
 
 # --- the grid ---------------------------------------------------------------------------------
 def cell_title(row: Any) -> str:
-    """A cell's hover text: its state and reason, then where it is and how many cases."""
-    reason = row.reason or STATE_MEANING[row.state]
+    """A cell's hover text: its state and reason, the case that decided it, then where it is and
+    how many cases."""
+    reason = (row.reason or STATE_MEANING[row.state]).removeprefix(f"{row.state}: ")
     cases = f"{row.cases} case{'s' * (row.cases != 1)}"
-    return f"{row.state}: {reason}\n{row.driver} · {row.capability} · {row.column} ({cases})"
+    case = getattr(row, "case", "") or ""
+    decided = f"\nworst case: {case}" if case and row.state != "verified" else ""
+    return (
+        f"{row.state}: {reason}{decided}\n{row.driver} · {row.capability} · {row.column} ({cases})"
+    )
 
 
 def _capability_rows(run: Run, driver: str, block: pd.DataFrame) -> list[str]:
