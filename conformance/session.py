@@ -48,18 +48,23 @@ class ConformanceSession:
             self.target: Target = parse_target(target_name)
             self.profiles: dict[str, Profile] = load_profiles()
             check_registry(self.profiles)
-            backends = self._backends(config.getoption("artconf_backends"))
+            tls = config.getoption("artconf_tls")
+            modes = {"off": ["plain"], "on": ["tls"], "both": ["plain", "tls"]}[tls]
+            columns = chosen_columns(config.getoption("artconf_backends"), self.profiles, modes)
         except (TargetError, UsageError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
+        backends = list(dict.fromkeys(c.backend for c in columns))
         drivers = self._drivers(config.getoption("artconf_drivers"), backends)
         chosen = [b for b in backends if self.profiles[b].driver in drivers]
         storage = [b for b in chosen if not self.profiles[b].is_resolution_source]
         self.sources = [b for b in chosen if self.profiles[b].is_resolution_source]
         if not storage and not self.sources:
             raise pytest.UsageError("no backend serves the chosen drivers")
-        tls = config.getoption("artconf_tls")
-        modes = {"off": ["plain"], "on": ["tls"], "both": ["plain", "tls"]}[tls]
-        self.columns = [Column(b, m) for b in storage for m in modes]
+        self.columns = [c for c in columns if c.backend in storage]
+        # A grid column (`minio-tls`) asks for a mode --artconf-tls may not start: widen it.
+        started = set(modes)
+        if any(c.mode not in started for c in self.columns):
+            config.option.artconf_tls = "both"
         if not config.getoption("artconf_servers") and not config.getoption("artconf_endpoints"):
             servers = dict.fromkeys(self.profiles[b].server for b in storage)
             if "kube" in self.sources and kube_mode(config) == "local":
@@ -88,9 +93,6 @@ class ConformanceSession:
         config.pluginmanager.register(LogWindow(self._endpoint), "artconf-logwindow")
 
     # --- what the run covers ----------------------------------------------------------
-    def _backends(self, value: str | None) -> list[str]:
-        return chosen_backends(value, self.profiles)
-
     def _drivers(self, value: str | None, backends: list[str]) -> list[str]:
         served = sorted({self.profiles[b].driver for b in backends})
         if not value:
@@ -296,17 +298,27 @@ class ConformanceSession:
                 terminalreporter.write_line(line)
 
 
-def chosen_backends(value: str | None, profiles: dict[str, Profile]) -> list[str]:
-    """`--artconf-backends` (backend names; nothing means all) -> backend names."""
-    if not value:
-        return list(profiles)
-    names = [n.strip() for n in value.split(",") if n.strip()]
-    unknown = [n for n in names if n not in profiles]
+def chosen_columns(
+    value: str | None, profiles: dict[str, Profile], modes: list[str]
+) -> list[Column]:
+    """`--artconf-backends` -> the run's columns. A name is a backend, run in `modes` (from
+    --artconf-tls), or a grid column as the grid prints it (`minio-tls`: that backend in TLS
+    only); nothing means every backend in `modes`."""
+    names = [n.strip() for n in (value or "").split(",") if n.strip()] or list(profiles)
+    columns, unknown = [], []
+    for name in names:
+        if name in profiles:
+            columns += [Column(name, mode) for mode in modes]
+        elif Column.parse(name).tls and Column.parse(name).backend in profiles:
+            columns.append(Column.parse(name))
+        else:
+            unknown.append(name)
     if unknown:
         raise UsageError(
-            f"--artconf-backends: unknown {', '.join(unknown)}; choose from {', '.join(profiles)}"
+            f"--artconf-backends: unknown {', '.join(unknown)}; choose from "
+            f"{', '.join(profiles)} (or a grid column such as minio-tls: TLS only)"
         )
-    return names
+    return list(dict.fromkeys(columns))
 
 
 def check_registry(profiles: dict[str, Profile]) -> None:

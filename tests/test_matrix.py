@@ -197,3 +197,24 @@ def test_failures_name_the_contract_they_broke():
     assert render_failures([rec("fail", case=str(i)) for i in range(5)], limit=2).endswith(
         "... and 3 more (see records.jsonl)"
     )
+
+
+def test_backends_may_be_named_as_grid_columns():
+    from conformance.columns import Column
+    from conformance.profiles import load_profiles
+    from conformance.session import chosen_columns
+    from emulators.fleet import UsageError
+
+    profiles = load_profiles()
+    both = ["plain", "tls"]
+    assert chosen_columns("minio-tls", profiles, both) == [Column("minio", "tls")]
+    assert chosen_columns("minio,moto-tls", profiles, ["plain"]) == [
+        Column("minio", "plain"),
+        Column("moto", "tls"),
+    ]
+    assert chosen_columns("minio,minio-tls", profiles, both) == [
+        Column("minio", "plain"),
+        Column("minio", "tls"),
+    ]
+    with pytest.raises(UsageError, match=r"unknown minio-tlx; choose from .* grid column"):
+        chosen_columns("minio-tlx", profiles, both)

@@ -65,13 +65,13 @@ def preflight(args: argparse.Namespace) -> str | None:
     """What makes the run impossible, found in-process before a run directory or a server exists
     (pytest would find it too, but only after claiming the directory and seconds of start-up)."""
     from conformance.profiles import ProfileError, load_profiles
-    from conformance.session import chosen_backends
+    from conformance.session import chosen_columns
     from conformance.targets import TargetError, parse_target
     from emulators.fleet import UsageError
 
     try:
         parse_target(args.target)
-        chosen_backends(getattr(args, "backends", None), load_profiles())
+        chosen_columns(getattr(args, "backends", None), load_profiles(), ["plain"])
     except (TargetError, UsageError, ProfileError) as exc:
         return str(exc).replace("--artconf-backends", "--backends")
     return None
@@ -93,7 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The chosen backends are required: one that cannot start is an infra error, never a skip.
     env = dict(os.environ)
     env.pop("ARTCONF_REQUIRE", None)
-    servers = [b for b in (args.backends or "").split(",") if b.strip() in SERVERS]
+    named = [b.strip().removesuffix("-tls") for b in (args.backends or "").split(",")]
+    servers = list(dict.fromkeys(b for b in named if b in SERVERS))
     if servers and not args.endpoints:
         env["ARTCONF_REQUIRE"] = ",".join(servers)
     returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
