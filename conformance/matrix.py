@@ -7,10 +7,13 @@ unsupported-by-backend > not-run. `verified` needs at least one passing case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
+from conformance.causes import FailureGroup, group_failures
 from conformance.records import Record
 
 CELL_STATES = (
@@ -134,15 +137,55 @@ def failing_cells(records: Iterable[Record]) -> pd.DataFrame:
     return table[table["state"].isin(FAILING_STATES)]
 
 
-def render_failures(records: Iterable[Record], limit: int = 50) -> str:
-    """Each failing case with the contract it broke: two lines each, at most `limit` cases."""
-    failing = [r for r in records if r.outcome in ("fail", "xpass", "infra-error")]
-    lines = []
-    for record in failing[:limit]:
-        contract = f": {record.contract}" if record.contract else ""
-        lines.append(f"{record.outcome.upper()} {record.case_id}{contract}")
-        reason = record.reason.strip().splitlines()
-        lines.append(f"    {reason[0][:300] if reason else '(no message)'}")
-    if len(failing) > limit:
-        lines.append(f"... and {len(failing) - limit} more (see records.jsonl)")
+FAILURE_LETTERS = {"fail": "F", "xpass": "X", "infra-error": "E"}
+FAILURE_GROUP_LIMIT = 20  # groups shown in the terminal: three lines each at most
+
+
+def render_failures(
+    records: Iterable[Record],
+    limit: int = FAILURE_GROUP_LIMIT,
+    records_path: str | Path | None = None,
+) -> str:
+    """The failing cases grouped by (capability, cause), largest group first, with the first
+    case of each and the kit's hint; at most `limit` groups. "" when nothing failed."""
+    records = list(records)
+    groups = group_failures(records)
+    if not groups:
+        return ""
+    count = sum(len(g.records) for g in groups)
+    lines = [
+        f"failures: {count} cases in {len(groups)} groups (by capability and cause); "
+        "first case of each:"
+    ]
+    for group in groups[:limit]:
+        lines.extend(_group_lines(group))
+    if len(groups) > limit:
+        where = f"{records_path} or the report" if records_path else "records.jsonl or the report"
+        lines.append(f"... and {len(groups) - limit} more groups (see {where})")
     return "\n".join(lines)
+
+
+def _group_lines(group: FailureGroup) -> list[str]:
+    """A group's header, its first case, and its hint when the kit has one."""
+    first = group.records[0]
+    letter = FAILURE_LETTERS[group.state]
+    lines = [f"{letter} {group.capability} x{len(group.records)}  {group.cause}"]
+    case = f"    first: {first.case_id}"
+    contract = _one_line(first.contract)
+    if first.spec:  # the contract often ends citing its sections: say them once
+        contract = _CITED_SECTIONS.sub("", contract)
+    if contract:
+        case += f": {contract}"
+    if first.spec:
+        case += f"  (spec {first.spec})"
+    lines.append(case)
+    if group.hint:
+        lines.append(f"    hint: {group.hint}")
+    return lines
+
+
+_CITED_SECTIONS = re.compile(r"\s*\((?:spec\s+)?\d[\d.,;\s]*\)\.?$")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

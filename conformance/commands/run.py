@@ -37,7 +37,7 @@ STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then 
 def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list[str]:
     command = [
         sys.executable, "-m", "pytest", "--pyargs", SUITES,
-        "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
+        "-p", "no:cacheprovider", "--no-header", "-rN",
         f"--rootdir={Path(__file__).resolve().parents[2]}",
         f"--artconf-target={args.target}",
         f"--artconf-run-dir={run_dir}",
@@ -58,6 +58,14 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
         command += ["-n", args.n]
     if args.k:
         command += ["-k", args.k]
+    # pytest's share of the terminal: by default its progress dots only (the grouped failures
+    # follow, one entry per cause); -v/-vv are pytest's, with short tracebacks unless --tb.
+    verbose = getattr(args, "verbose", 0) or 0
+    tb = getattr(args, "tb", None) or ("short" if verbose else "no")
+    if verbose:
+        command += ["-" + "v" * verbose, f"--tb={tb}"]
+    else:  # nor the warnings summary: it is a section per warning, not per cause
+        command += ["-q", f"--tb={tb}", "--disable-warnings"]
     return command
 
 
@@ -114,9 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     link_latest(reports, run_dir)
     records = read_records(records_path)
     print(matrix.render_text(records))
-    failures = matrix.render_failures(records)
+    failures = matrix.render_failures(records, records_path=records_path)
     if failures:
-        print("\nfailures, with the contract each broke:\n" + failures)
+        print("\n" + failures)
     counts = summary(records)
     progress(
         f"artconf: {len(records)} cases in {time.monotonic() - began:.0f} s: "
@@ -259,6 +267,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--run-id",
         help="run id (default: a timestamp to the millisecond and a random suffix); shards "
         "share one",
+    )
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="passed to pytest: -v names each case as it finishes (instead of a dot) and shows "
+        "the failures' tracebacks (--tb=short); -vv also shows full assertion diffs",
+    )
+    run.add_argument(
+        "--tb",
+        choices=("auto", "long", "short", "line", "native", "no"),
+        help="passed to pytest: the traceback of each failure, with its captured output "
+        "(auto/long: full, short: the failing lines, line: one line each, native: Python's, "
+        "no: none); default: no, or short with -v. The grouped failures are shown either way",
     )
     run.add_argument("--reports", default="reports", help="where run directories go")
     run.add_argument(
