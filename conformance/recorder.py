@@ -31,6 +31,9 @@ PROGRESS_EVERY = 10.0  # seconds between progress lines
 # Report properties: the case (a CaseInfo dict), a declared skip, an infra-error, a reference.
 CASE, SKIP, INFRA, REFERENCE = "artconf", "artconf_skip", "artconf_infra", "artconf_reference"
 SERVER = "artconf_server"  # the server key behind the case: its log and its version
+# The server-log lines written while the case ran, and the line saying what they are
+# (conformance.logwindow takes them where the case runs).
+WINDOW, WINDOW_NOTE = "artconf_log_window", "artconf_log_window_note"
 FAILING_OUTCOMES = ("fail", "xpass", "infra-error")
 # Query and header values that carry credentials in any server's log.
 LOG_REDACTIONS = (
@@ -111,6 +114,7 @@ class Recorder:
             outcome, reason = "infra-error", props[INFRA]
         server = props.get(SERVER, "")
         endpoint = self.endpoint_of(server) if server else None
+        failing = outcome in FAILING_OUTCOMES
         return Record(
             run_id=self.run_id,
             kit_sha="",
@@ -127,7 +131,9 @@ class Recorder:
             duration=round(sum(r.duration for r in reports), 4),
             reason=reason,
             reference=props.get(REFERENCE, ""),
-            log=server if outcome in FAILING_OUTCOMES else "",
+            log=server if failing else "",
+            log_lines=str(props.get(WINDOW, "")) if failing else "",
+            log_note=str(props.get(WINDOW_NOTE, "")) if failing else "",
             contract=info.contract,
             spec=info.spec,
             versions={**self.versions, "server": endpoint.version if endpoint else ""},
@@ -139,6 +145,7 @@ class Recorder:
             self._kit_sha, self._secrets = kit_sha(), list(self._secret_source())
         record.kit_sha = self._kit_sha
         record.reason = redact(record.reason, self._secrets)
+        record.log_lines = redact_log(record.log_lines, self._secrets)  # as the copied log
         if record.log and self.writer is not None:
             key = record.log
             record.log = self._logs[key] if key in self._logs else self._copy_log(key)

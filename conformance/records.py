@@ -34,6 +34,8 @@ class Record:
     reason: str = ""
     reference: str = ""
     log: str = ""  # relative path of the server log copied into the run directory
+    log_lines: str = ""  # the server-log lines written while a failing case ran (redacted)
+    log_note: str = ""  # what log_lines are ("" when no window was taken, e.g. older runs)
     contract: str = ""  # the case's one-line contract (its docstring's first line)
     spec: str = ""  # the spec section(s) the contract cites, e.g. "1.3, 7.3"
     versions: dict[str, str] = field(default_factory=dict)
