@@ -149,6 +149,13 @@ class Backoff:
         self.delays.append(seconds)
 
 
+def _fail(error: BaseException, message: str) -> None:
+    """pytest.fail, chained to the driver's error: what ended the case stays readable to
+    `conformance.expectations` (a declared failure absorbs only its own code)."""
+    __tracebackhide__ = True
+    raise pytest.fail.Exception(message, pytrace=False) from error
+
+
 def raises(
     call: Callable[[], Any],
     *codes: Code,
@@ -176,17 +183,14 @@ def raises(
         pytest.fail(f"expected {wanted}, but the call succeeded", pytrace=False)
     message = str(error)
     if error.code not in codes:
-        pytest.fail(f"expected {wanted}, got {error.code.value}: {message}", pytrace=False)
+        _fail(error, f"expected {wanted}, got {error.code.value}: {message}")
     if match is not None and not re.search(match, message):
-        pytest.fail(f"{error.code.value} without /{match}/ in: {message}", pytrace=False)
+        _fail(error, f"{error.code.value} without /{match}/ in: {message}")
     if _CERTIFICATE_FAILURE.search(message) and not re.search("certificate", match or "", re.I):
-        pytest.fail(f"expected {wanted}, got a TLS certificate failure: {message}", pytrace=False)
+        _fail(error, f"expected {wanted}, got a TLS certificate failure: {message}")
     if transient is not None and error.transient != transient:
         flag = "transient" if error.transient else "not transient"
-        pytest.fail(f"{error.code.value} is marked {flag}: {error!r}", pytrace=False)
+        _fail(error, f"{error.code.value} is marked {flag}: {error!r}")
     if backoff is not None and backoff.delays:
-        pytest.fail(
-            f"{error.code.value} came after retries (backoff {backoff.delays}): {message}",
-            pytrace=False,
-        )
+        _fail(error, f"{error.code.value} came after retries (backoff {backoff.delays}): {message}")
     return error

@@ -15,6 +15,7 @@ from typing import Any
 
 from conformance.capabilities import Capability
 from conformance.columns import Column
+from conformance.declared import Fails
 from conformance.profiles import Profile
 
 
@@ -76,6 +77,7 @@ class Expect:
 
     reference: str
     reason: str
+    fails: Fails | None = None  # the failure declared; None: nothing is absorbed
 
 
 Decision = Run | Skip | Expect
@@ -94,11 +96,12 @@ def decide(
     case: CaseInfo,
     target: TargetView,
     profile: Profile,
-    deviation_refs: Mapping[str, tuple[str, str]],
+    deviation_refs: Mapping[str, tuple[str, str, Fails]],
 ) -> Decision:
     """The decision for `case` on `profile`'s backend.
 
-    `deviation_refs` maps a deviation id to (its driver, "" for every driver; its reference).
+    `deviation_refs` maps a deviation id to (its driver, "" for every driver; its reference;
+    the failure it declares).
     Order: a missing capability (driver first, then backend, for the verified capability and
     then each prerequisite) skips; a deviation the target declares for this driver, then a
     known bug of the server, makes a strict xfail; otherwise the case runs.
@@ -123,11 +126,11 @@ def decide(
     for deviation_id in case.deviations:
         if deviation_id not in target.deviations:
             continue
-        driver, reference = deviation_refs.get(deviation_id, ("", deviation_id))
+        driver, reference, fails = deviation_refs.get(deviation_id, ("", deviation_id, None))
         if driver in ("", case.driver):
             cite = f"{deviation_id}: {reference}"
-            return Expect(cite, f"target declares deviation {deviation_id} ({cite})")
+            return Expect(cite, f"target declares deviation {deviation_id} ({cite})", fails)
     bug = profile.known_bugs.get(case.function)
     if bug is not None:
-        return Expect(bug.reference, f"{profile.backend} bug: {bug.reason}")
+        return Expect(bug.reference, f"{profile.backend} bug: {bug.reason}", bug.fails)
     return Run()

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from conformance.capabilities import Capability, parse_capability
+from conformance.declared import Fails, parse_fails
 
 MODES = ("plain", "tls")
 RESOLUTION = "resolution"  # the `driver` of resolution sources (spec 3), not a location kind
@@ -36,6 +37,15 @@ class Gap:
     reference: str = ""
 
 
+@dataclass(frozen=True)
+class KnownBug:
+    """A server's bug that makes a case fail: a strict xfail absorbing only `fails`."""
+
+    reason: str
+    reference: str
+    fails: Fails
+
+
 @dataclass
 class Profile:
     server: str  # the server that runs this backend (a module of emulators/)
@@ -44,7 +54,7 @@ class Profile:
     description: str
     fidelity: list[str]
     gaps: dict[str, dict[Capability, Gap]]  # mode -> capability -> gap
-    known_bugs: dict[str, Gap] = field(default_factory=dict)  # case name -> strict xfail
+    known_bugs: dict[str, KnownBug] = field(default_factory=dict)  # case name -> strict xfail
     path: str = ""
     backend: str = ""  # the matrix column's name; defaults to `server`
 
@@ -96,9 +106,14 @@ def parse_profile(data: dict, source: str) -> Profile:
             raise ProfileError(f"{source}: driver: {exc}") from None
     bugs = {}
     for case, body in (data.get("known_bugs") or {}).items():
+        where = f"{source}: known_bugs.{case}"
         if not isinstance(body, dict) or not body.get("reason") or not body.get("reference"):
-            raise ProfileError(f"{source}: known_bugs.{case}: needs `reason` and `reference`")
-        bugs[case] = Gap(Capability.LOAD, body["reason"], body["reference"])
+            raise ProfileError(f"{where}: needs `reason`, `reference` and `fails`")
+        try:
+            fails = parse_fails(body.get("fails"), f"{where}.fails")
+        except ValueError as exc:
+            raise ProfileError(str(exc)) from None
+        bugs[case] = KnownBug(body["reason"], body["reference"], fails)
     return Profile(
         server=data["server"],
         driver=data["driver"],

@@ -19,6 +19,7 @@ from conformance import cases, kinds, matrix
 from conformance.capabilities import Capability, parse_capability
 from conformance.columns import Column, with_mode
 from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide
+from conformance.declared import ASSERTION, Fails, parse_fails
 from conformance.expectations import EXPECTED, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.logwindow import LogWindow
@@ -75,7 +76,7 @@ class ConformanceSession:
             {d: self.target.capabilities(d) for d in drivers},
             self.target.deviations,
         )
-        self.deviation_refs = {d.id: (d.driver, d.argo_reference) for d in deviations()}
+        self.deviation_refs = deviation_refs()
         self.run_id = config.getoption("artconf_run_id") or new_run_id()
         run_dir = config.getoption("artconf_run_dir")
         self.shard = _parse_shard(config.getoption("artconf_shard"))
@@ -319,6 +320,19 @@ def chosen_columns(
             f"{', '.join(profiles)} (or a grid column such as minio-tls: TLS only)"
         )
     return list(dict.fromkeys(columns))
+
+
+def deviation_refs() -> dict[str, tuple[str, str, Fails]]:
+    """Each deviation id -> (its driver, its Argo reference, the failure a target doing it the
+    Argo way shows: `assertion` unless the row says otherwise)."""
+    refs = {}
+    for row in deviations():
+        fails = row.fails or {"code": ASSERTION}
+        try:
+            refs[row.id] = (row.driver, row.argo_reference, parse_fails(fails, f"{row.id}.fails"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"{DEVIATIONS_PATH}: deviation {exc}") from None
+    return refs
 
 
 def check_registry(profiles: dict[str, Profile]) -> None:

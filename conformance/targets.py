@@ -42,6 +42,12 @@ class TargetError(ValueError):
     """A target string or factory that cannot be used; the message says what to write."""
 
 
+class UncaughtDriverError(Internal):
+    """ERR_INTERNAL for what a driver raised that is not an ArtifactError, or for a factory
+    that raised: the driver's own bug, which no declared failure absorbs
+    (`conformance.expectations`)."""
+
+
 @dataclass
 class Target:
     name: str
@@ -64,11 +70,26 @@ class Target:
         except ArtifactError:
             raise
         except Exception as exc:
-            raise Internal(f"{self.name}: the driver factory raised {_describe(exc)}") from exc
-        missing = [m for m in DRIVER_METHODS if not callable(getattr(driver, m, None))]
-        if missing:
-            raise Internal(f"{self.name}: the driver has no method(s) {', '.join(missing)}")
+            raise UncaughtDriverError(
+                f"{self.name}: the driver factory raised {_describe(exc)}"
+            ) from exc
+        problem = driver_problem(driver)
+        if problem:
+            raise UncaughtDriverError(f"{self.name}: {problem}")
         return GuardedDriver(driver, self.name)
+
+
+def driver_problem(driver: Any) -> str:
+    """What makes the factory's answer unusable as a driver ("" when nothing)."""
+    if driver is None:
+        return "the driver factory returned None (return the driver object)"
+    missing = [m for m in DRIVER_METHODS if not callable(getattr(driver, m, None))]
+    if missing:
+        return (
+            f"the driver ({type(driver).__name__}) has no method(s) {', '.join(missing)} "
+            "(see docs/driver-guide.md for the seven methods)"
+        )
+    return ""
 
 
 def _describe(exc: BaseException) -> str:
@@ -93,7 +114,7 @@ class GuardedDriver:
             except ArtifactError:
                 raise
             except Exception as exc:
-                raise Internal(
+                raise UncaughtDriverError(
                     f"{self.target}: {name} raised {_describe(exc)} (not an ArtifactError)"
                 ) from exc
 

@@ -6,6 +6,7 @@ import pytest
 
 from conformance.capabilities import Capability
 from conformance.decision import CaseInfo, Expect, Run, Skip, TargetView, decide
+from conformance.declared import Fails
 from conformance.profiles import parse_profile
 
 PROFILE = parse_profile(
@@ -16,12 +17,23 @@ PROFILE = parse_profile(
         "description": "a test backend",
         "gaps": {"auth_sas": {"reason": "no SAS here"}},
         "modes": {"plain": {"gaps": {"tls_custom_ca": {"reason": "plain HTTP"}}}},
-        "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
+        "known_bugs": {
+            "test_dots": {
+                "reason": "refuses dots",
+                "reference": "srv#1",
+                "fails": {"code": "ERR_INTERNAL", "match": "InvalidName"},
+            }
+        },
     },
     "srv.yaml",
 )
 EVERYTHING = frozenset(Capability)
-REFS = {"s3-quirk": ("s3", "argo s3.go"), "gcs-quirk": ("gcs", "argo gcs.go"), "core": ("", "x")}
+ASSERTION = Fails(("assertion",))
+REFS = {
+    "s3-quirk": ("s3", "argo s3.go", ASSERTION),
+    "gcs-quirk": ("gcs", "argo gcs.go", ASSERTION),
+    "core": ("", "x", ASSERTION),
+}
 
 
 def case(capability="load", *, requires=(), deviations=(), mode="plain", name="test_case"):
@@ -71,7 +83,9 @@ def test_a_declared_deviation_of_this_driver_is_a_strict_xfail_citing_argo():
         case(deviations=("s3-quirk",)), target(deviations={"s3-quirk"}), PROFILE, REFS
     )
     assert decision == Expect(
-        "s3-quirk: argo s3.go", "target declares deviation s3-quirk (s3-quirk: argo s3.go)"
+        "s3-quirk: argo s3.go",
+        "target declares deviation s3-quirk (s3-quirk: argo s3.go)",
+        ASSERTION,
     )
 
 
@@ -93,7 +107,9 @@ def test_a_deviation_the_target_does_not_declare_runs_the_case():
 
 def test_a_known_server_bug_is_a_strict_xfail_with_its_reference():
     decision = decide(case(name="test_dots"), target(), PROFILE, REFS)
-    assert decision == Expect("srv#1", "srv bug: refuses dots")
+    assert decision == Expect(
+        "srv#1", "srv bug: refuses dots", Fails(("ERR_INTERNAL",), "InvalidName")
+    )
 
 
 def test_a_skip_wins_over_a_known_bug():
@@ -107,3 +123,15 @@ def test_case_info_travels_as_a_plain_dict():
     assert data["requires"] == ["save"] and isinstance(data, dict)
     assert CaseInfo.from_dict(data) == info
     assert info.column.key == "srv" and case(mode="tls").column.key == "srv-tls"
+
+
+def test_a_known_bug_without_the_failure_it_declares_is_refused():
+    data = {
+        "server": "srv",
+        "driver": "s3",
+        "kind": "emulator",
+        "description": "a test backend",
+        "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
+    }
+    with pytest.raises(ValueError, match=r"known_bugs\.test_dots\.fails: needs `fails:"):
+        parse_profile(data, "srv.yaml")

@@ -33,6 +33,9 @@ class Deviation(BaseModel):
     argo_reference: str = _NON_EMPTY
     argo_behaviour: str = _NON_EMPTY
     ours: str = _NON_EMPTY
+    #: How the conformance case fails for a driver that behaves the Argo way: {code, match}
+    #: (conformance.declared); absent: a check of the case fails (`assertion`).
+    fails: dict[str, str | list[str]] | None = None
 
     @property
     def issues(self) -> list[int]:
