@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from conformance.targets import UncaughtDriverError
 from drivers.core.errors import ArtifactError, Code
 
 # OpenSSL's words for a failed certificate verification, however a driver wraps them.
@@ -149,6 +150,15 @@ class Backoff:
         self.delays.append(seconds)
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    links: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links
+
+
 def _fail(error: BaseException, message: str) -> None:
     """pytest.fail, chained to the driver's error: what ended the case stays readable to
     `conformance.expectations` (a declared failure absorbs only its own code)."""
@@ -160,6 +170,7 @@ def raises(
     call: Callable[[], Any],
     *codes: Code,
     match: str | None = None,
+    cause: type[BaseException] | None = None,
     transient: bool | None = False,
     backoff: Backoff | None = None,
 ) -> ArtifactError:
@@ -169,7 +180,9 @@ def raises(
     (None: either). `backoff`: the clock of the driver's context; the error must come at the
     first attempt, with no delay recorded. A TLS certificate failure is the expected error only
     when `match` asks for one: a case that wants ERR_FORBIDDEN from the server must not pass
-    because the handshake never got that far.
+    because the handshake never got that far. `cause`: the exception the error must carry in
+    its chain (e.g. the failing reader's); only then may it be an exception the driver let
+    through (not an ArtifactError), which otherwise never is the expected error.
     """
     __tracebackhide__ = True
     if not codes:
@@ -182,6 +195,11 @@ def raises(
     else:
         pytest.fail(f"expected {wanted}, but the call succeeded", pytrace=False)
     message = str(error)
+    caused = cause is not None and any(isinstance(link, cause) for link in _chain(error))
+    if cause is not None and not caused:
+        _fail(error, f"expected {wanted} caused by {cause.__name__}, got: {message}")
+    if isinstance(error, UncaughtDriverError) and not caused:
+        _fail(error, f"expected {wanted}, got an exception the driver let through: {message}")
     if error.code not in codes:
         _fail(error, f"expected {wanted}, got {error.code.value}: {message}")
     if match is not None and not re.search(match, message):

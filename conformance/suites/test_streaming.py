@@ -44,6 +44,10 @@ def read_all(stream, chunk: int = 64 * 1024) -> bytes:
     return b"".join(parts)
 
 
+class ReaderFailed(ConnectionResetError):
+    """The reader's own failure: the error save_stream must end with (as its cause)."""
+
+
 class OneWayStream(io.RawIOBase):
     """A readable, non-seekable stream (a request body): bytes, then optionally an error."""
 
@@ -58,7 +62,7 @@ class OneWayStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         if self._fail_after is not None and self._pos >= self._fail_after:
-            raise ConnectionResetError("client went away in the middle of the upload")
+            raise ReaderFailed("client went away in the middle of the upload")
         end = len(self._data)
         if self._fail_after is not None:
             end = min(end, self._fail_after)
@@ -165,7 +169,7 @@ def test_save_stream_failing_midway_leaves_nothing(store, empty_tmpdir):
     backoff = checks.Backoff()
     driver = store.new_driver(context=store.context_with(sleep=backoff))
     save = functools.partial(driver.save_stream, stream, store.artifact("half"))
-    checks.raises(save, FAILED_READ, transient=None, backoff=backoff)
+    checks.raises(save, FAILED_READ, cause=ReaderFailed, transient=None, backoff=backoff)
     checks.same_keys(store.objects.keys(), [])
     checks.same_keys(store.objects.open_uploads(), [], what="uploads left open")
     checks.same_keys((p.name for p in empty_tmpdir.iterdir()), [], what="files in TMPDIR")
@@ -177,5 +181,5 @@ def test_save_stream_failing_midway_keeps_previous_object(store):
     store.objects.put("kept.bin", b"previous version")
     stream = OneWayStream(os.urandom(10 * MIB), fail_after=9 * MIB)
     save = functools.partial(store.driver.save_stream, stream, store.artifact("kept.bin"))
-    checks.raises(save, FAILED_READ, transient=None)
+    checks.raises(save, FAILED_READ, cause=ReaderFailed, transient=None)
     checks.same_bytes(store.objects.get("kept.bin"), b"previous version")
