@@ -227,8 +227,28 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(report.longrepr)
 
 
+MAX_REASON = 2000  # characters of a failure's message kept in its record
+
+
 def _failure(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
-        return crash.message[:2000]
-    return str(report.longrepr)[-2000:]
+        return whole_lines(crash.message, MAX_REASON)
+    return str(report.longrepr)[-MAX_REASON:]
+
+
+def whole_lines(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a line's end, never inside a line of a
+    diff; a last line saying how many lines were cut. A first line longer than `limit` is
+    kept whole: the message's first line is its expected-vs-actual."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+    kept, size = [], 0
+    for line in lines:
+        if kept and size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    cut = len(lines) - len(kept)
+    return "\n".join(kept) + (f"\n({cut} more line{'s' * (cut != 1)} cut)" if cut else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import importlib.util
 import json
@@ -419,7 +420,10 @@ def test_a_partial_run_given_as_previous_is_used_with_a_warning(tmp_path):
     assert before.run_id == RUN_IDS[0]
     assert run.warnings == [
         f"the run compared with, {reports / RUN_IDS[0]}: partial run (interrupted): cases that "
-        "did not run are missing from the matrix"
+        "did not run are missing from the matrix",
+        # The first run had no minio-tls server: named, since it was asked for explicitly.
+        f"the run compared with, {reports / RUN_IDS[0]}, ran other backends (it lacks "
+        "minio-tls): the changes below compare different drivers or servers",
     ]
 
 
@@ -491,18 +495,123 @@ def test_a_malformed_applicable_is_a_warning_and_every_capability_is_shown(tmp_p
     assert "auth_sas" in _rows(report.grid_html(run), "s3")
 
 
+def _card(page: str, case_id: str) -> str:
+    """The failure-group card whose first case is `case_id`."""
+    start = page.rindex('<div class="failure-group', 0, page.index(f'data-case="{case_id}"'))
+    end = page.find('<div class="failure-group', start + 1)
+    return page[start : end if end != -1 else len(page)]
+
+
 def test_failure_cards_show_the_contract_and_spec_above_the_message():
     run = report.load_run(LATEST)
     page = report.failures_html(run, LATEST)
     failing = [r for r in run.records if r.outcome in report.FAIL_OUTCOMES]
     assert failing and all(r.contract and r.spec for r in failing)
     for record in failing:
-        start = page.index(f'data-case="{record.case_id}"')
-        card = page[start : page.index("</pre>", start)]
+        card = _card(page, record.case_id)
         contract = card.index('<div class="contract"')
-        assert contract < card.index('<pre class="message">')
+        assert contract < card.index('<div class="expected"')
         assert record.contract in card
         assert f'<span class="spec">spec {record.spec}</span>' in card
+
+
+def _failing(n: int, **changes) -> list:
+    """`n` copies of the seeded newest run's minio-tls load failure, as separate cases."""
+    template = next(
+        r for r in report.load_run(LATEST).records if r.outcome == "fail" and r.capability == "load"
+    )
+    out = []
+    for i in range(n):
+        record = dataclasses.replace(template, **changes)
+        record.case_id = f"conformance/suites/test_tls.py::test_case_{i}[s3-minio-tls]"
+        out.append(record)
+    return out
+
+
+TLS_REASON = (
+    "drivers.core.errors.ArtifactError: ERR_INTERNAL: SSL: CERTIFICATE_VERIFY_FAILED "
+    "certificate verify failed: self-signed certificate (_ssl.c:1006) for bucket '{bucket}' "
+    "at 127.0.0.1:{port}"
+)
+
+
+def test_failures_sharing_a_cause_are_one_card_with_the_others_listed(tmp_path):
+    run_dir = tmp_path / "20260305T020000"
+    run_dir.mkdir()
+    records = _failing(1, capability="save", reason="AssertionError: assert b'ab' == b'ac'")
+    for i, record in enumerate(_failing(100)):
+        record.case_id = record.case_id.replace("test_case", "test_tls_case")
+        record.reason = TLS_REASON.format(bucket=f"artconf-{i:08x}a", port=40000 + i)
+        records.append(record)
+    write_records(run_dir / "records.jsonl", records)
+    page = report.failures_html(report.load_run(run_dir), run_dir)
+    assert page.count('<div class="failure-group') == 2
+    assert "101 cases in 2 groups" in page
+    tls = _card(page, records[1].case_id)
+    assert page.index(tls) < page.index(_card(page, records[0].case_id))  # the largest first
+    assert 'data-count="100"' in tls and "&times;100" in tls
+    assert "for bucket &#39;&lt;bucket&gt;&#39; at 127.0.0.1:&lt;port&gt;" in tls  # the cause
+    assert "hint: the CA arrives in the artifact&#39;s s3.caSecret" in tls
+    assert "99 other cases of this group" in tls
+    others = re.findall(r'<div class="failure other" data-case="([^"]+)"', tls)
+    assert others == [r.case_id for r in records[2:]]
+    # Expected vs actual of the first case, in one line, with its own values.
+    expected = re.search(r"<div class=\"expected\" data-expected>([^<]*)</div>", tls).group(1)
+    assert "artconf-00000000a" in expected and "\n" not in expected
+
+
+def test_a_card_shows_expected_vs_actual_and_the_whole_message_in_whole_lines(tmp_path):
+    run_dir = tmp_path / "20260305T020000"
+    run_dir.mkdir()
+    diff = "\n".join(f"  line {n}: {'x' * 30}" for n in range(100))
+    reason = f"Failed: expected ERR_NOT_FOUND, got ERR_INTERNAL: boom\n{diff}"
+    write_records(run_dir / "records.jsonl", _failing(1, reason=reason))
+    page = report.failures_html(report.load_run(run_dir), run_dir)
+    assert (
+        '<div class="expected" data-expected>expected ERR_NOT_FOUND, got ERR_INTERNAL: boom</div>'
+    ) in page
+    message = re.search(r'<pre class="message">(.*?)</pre>', page, re.S).group(1)
+    lines = message.splitlines()
+    assert lines[-1] == f"({101 - report.MESSAGE_LINES} more lines cut)"
+    assert all(
+        line == "" or not line.startswith("  line") or line.endswith("x" * 30) for line in lines
+    )
+    assert len(lines) == report.MESSAGE_LINES + 1
+
+
+def test_the_recorder_keeps_whole_lines_of_a_long_message():
+    from conformance.recorder import whole_lines
+
+    text = "expected X, got Y\n" + "\n".join(f"- {'y' * 40} {n}" for n in range(200))
+    kept = whole_lines(text, 2000)
+    assert len(kept) <= 2000 + 30
+    lines = kept.splitlines()
+    assert lines[0] == "expected X, got Y"
+    assert all(re.fullmatch(r"- y{40} \d+", line) for line in lines[1:-1])  # none cut inside
+    assert lines[-1] == f"({201 - len(lines) + 1} more lines cut)"
+    assert whole_lines("short", 2000) == "short"
+
+
+def test_a_card_shows_the_server_log_window_not_the_banner():
+    run = report.load_run(LATEST)
+    page = report.failures_html(run, LATEST)
+    infra = next(r for r in run.records if r.outcome == "infra-error")
+    card = _card(page, infra.case_id)
+    assert "server log: lines written while the case ran (other cases may interleave)" in card
+    assert "ERROR azurite exited with code 137" in card
+    assert "server log, run" not in card  # the whole log's first line: not on the card
+    assert "last 20 lines" not in card
+    assert 'class="log" href=' in card  # the whole log stays linked
+    gcs = next(r for r in run.records if r.outcome == "xpass")
+    assert "(the server logged nothing while the case ran)" in _card(page, gcs.case_id)
+
+
+def test_an_older_run_without_windows_shows_the_log_tail():
+    run = report.load_run(RUNS / RUN_IDS[-2])
+    failing = [r for r in run.records if r.outcome == "fail"]
+    assert failing and not any(r.log_note for r in failing)
+    page = report.failures_html(run, RUNS / RUN_IDS[-2])
+    assert "server log: last 20 lines (this run recorded no window of the case)" in page
 
 
 def test_a_failure_without_a_contract_has_no_contract_line(tmp_path):

@@ -13,11 +13,14 @@ since the notebook (notebooks/matrix_report.ipynb) calls everything as `report.<
 from conformance.matrix import CELL_STATES, SYMBOLS
 from conformance.report.analysis import (
     BROKEN,
+    DECLARED,
+    DIFF_SECTIONS,
     FAIL_OUTCOMES,
     KEY,
     cell_table,
     diff,
     flaky,
+    setup_difference,
     state_counts,
     trend,
     verdict,
@@ -25,6 +28,7 @@ from conformance.report.analysis import (
 from conformance.report.html import (
     MAX_FAILURES,
     MAX_TREND_ROWS,
+    MESSAGE_LINES,
     STATE_MEANING,
     STATE_STYLE,
     TAIL_LINES,
@@ -36,6 +40,7 @@ from conformance.report.html import (
     grid_html,
     headline_html,
     log_tail,
+    run_drivers,
     script_html,
     style_html,
     trend_chart_svg,
@@ -52,7 +57,7 @@ from conformance.report.notebook import (
     inject_parameters,
     notebook_parameters,
 )
-from conformance.report.runs import TREND_RUNS, load_all, trend_runs
+from conformance.report.runs import TREND_RUNS, load_all, previous_of, trend_runs
 from conformance.report.synthetic import write_synthetic_runs
 from conformance.rundir import (
     NotARunDir,
@@ -72,11 +77,14 @@ from conformance.rundir import (
 __all__ = [
     "BROKEN",
     "CELL_STATES",
+    "DECLARED",
+    "DIFF_SECTIONS",
     "FAIL_OUTCOMES",
     "KERNEL_NAME",
     "KEY",
     "MAX_FAILURES",
     "MAX_TREND_ROWS",
+    "MESSAGE_LINES",
     "NOTEBOOK",
     "STATE_MEANING",
     "STATE_STYLE",
@@ -112,9 +120,12 @@ __all__ = [
     "natural_key",
     "notebook_parameters",
     "partial_note",
+    "previous_of",
     "previous_run",
     "read_meta",
+    "run_drivers",
     "script_html",
+    "setup_difference",
     "state_counts",
     "style_html",
     "trend",

@@ -104,8 +104,26 @@ def verdict(run: Run) -> tuple[str, str]:
     return "verified", "all cells pass or are declared"
 
 
+# States a declaration decides (a gap of the driver or the server, a deviation or known bug):
+# a cell entering or leaving one of them changed because of what is declared, not the driver.
+DECLARED = frozenset({"unsupported-by-driver", "unsupported-by-backend", "known-deviation"})
+DIFF_SECTIONS = (
+    "new failures",
+    "fixes",
+    "declaration changes",
+    "unexpected passes",
+    "other changes",
+)
+
+
 def diff(current: Run, previous: Run | None) -> dict[str, pd.DataFrame] | None:
-    """Cells that changed since `previous`: new failures, fixes, unexpected passes, others."""
+    """Cells that changed since `previous`, in DIFF_SECTIONS.
+
+    Only broken -> verified is a fix. A broken cell that is now skipped (the target declares
+    less, the server profile a new gap) or absorbed by a deviation or known bug is a
+    *declaration change*, as is any other change into or out of a declared state that is
+    neither a new failure nor an unexpected pass.
+    """
     if previous is None:
         return None
     now = current.cells[[*KEY, "state", "reason"]]
@@ -121,15 +139,38 @@ def diff(current: Run, previous: Run | None) -> dict[str, pd.DataFrame] | None:
     changed = both[both["state"] != both["previous"]].sort_values(KEY, ignore_index=True)
     new_failure = changed["state"].isin(BROKEN) & ~changed["previous"].isin(BROKEN)
     xpass = changed["state"].eq("xpass")
-    fixed = changed["previous"].isin(BROKEN | {"xpass"}) & ~changed["state"].isin(
-        BROKEN | {"xpass", "(absent)"}
+    fixed = changed["previous"].isin(BROKEN | {"xpass"}) & changed["state"].eq("verified")
+    declared = (changed["state"].isin(DECLARED) | changed["previous"].isin(DECLARED)) & ~(
+        new_failure | xpass | fixed
     )
-    return {
-        "new failures": changed[new_failure],
-        "fixes": changed[fixed],
-        "unexpected passes": changed[xpass],
-        "other changes": changed[~(new_failure | xpass | fixed)],
+    sections = {
+        "new failures": new_failure,
+        "fixes": fixed,
+        "declaration changes": declared,
+        "unexpected passes": xpass,
+        "other changes": ~(new_failure | xpass | fixed | declared),
     }
+    return {name: changed[sections[name]] for name in DIFF_SECTIONS}
+
+
+def setup_difference(current: Run, other: Run) -> str:
+    """How `other` differs in target or backends from `current` ("" when they match), e.g.
+    "another target, 'mine' (this run's: 'reference')" or "other backends (it lacks
+    minio-tls)": a diff between them compares different drivers or servers."""
+    differences = []
+    target, theirs = current.meta.get("target", "?"), other.meta.get("target", "?")
+    if target != theirs:
+        differences.append(f"another target, {theirs!r} (this run's: {target!r})")
+    backends = set(current.meta.get("backends") or [])
+    their_backends = set(other.meta.get("backends") or [])
+    if backends != their_backends:
+        parts = []
+        if backends - their_backends:
+            parts.append("it lacks " + ", ".join(sorted(backends - their_backends)))
+        if their_backends - backends:
+            parts.append("it also ran " + ", ".join(sorted(their_backends - backends)))
+        differences.append(f"other backends ({'; '.join(parts)})")
+    return " and ".join(differences)
 
 
 def flaky(states: Iterable[str | None]) -> bool:

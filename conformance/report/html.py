@@ -19,14 +19,23 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from conformance.causes import FailureGroup, group_failures
 from conformance.matrix import CELL_STATES, SYMBOLS
 from conformance.profiles import MODES, Profile
 from conformance.records import OUTCOMES, Record, summary
-from conformance.report.analysis import FAIL_OUTCOMES, diff, state_counts, trend, verdict
+from conformance.report.analysis import (
+    FAIL_OUTCOMES,
+    diff,
+    setup_difference,
+    state_counts,
+    trend,
+    verdict,
+)
 from conformance.rundir import Run
 
 TAIL_LINES = 20
-MAX_FAILURES = 100  # listed with a log tail; the rest without
+MAX_FAILURES = 100  # failure groups listed with a log tail (older runs); the rest without
+MESSAGE_LINES = 40  # lines of a failure's message on its card; whole lines, the cut counted
 MAX_TREND_ROWS = 200
 
 # Colour (background, text) and meaning of each cell state; the legend follows CELL_STATES.
@@ -138,9 +147,22 @@ def _capability_rows(run: Run, driver: str, block: pd.DataFrame) -> list[str]:
     return sorted(block["capability"].unique())
 
 
+def run_drivers(run: Run) -> list[str]:
+    """The drivers (location kinds, and "resolution") the run covered, in run.json's order;
+    an older run without `drivers`: those its records name, sorted."""
+    drivers = run.meta.get("drivers")
+    if isinstance(drivers, list) and all(isinstance(d, str) for d in drivers):
+        return list(dict.fromkeys(drivers))
+    return sorted({r.driver for r in run.records})
+
+
 def grid_html(run: Run) -> str:
     tables = []
-    for driver, block in run.cells.groupby("driver", sort=True):
+    blocks = dict(tuple(run.cells.groupby("driver", sort=True))) if len(run.cells) else {}
+    for driver in run_drivers(run):
+        if driver not in blocks:
+            continue  # covered, but no case of it ran: the headline's counts say so
+        block = blocks[driver]
         columns = list(
             block[["backend", "mode", "column"]]
             .drop_duplicates()
@@ -185,49 +207,90 @@ def _state_of_outcome(outcome: str) -> str:
     return "failed" if outcome == "fail" else outcome  # infra-error and xpass are cell states
 
 
+_GROUP_OUTCOME = {"fail": "fail", "xpass": "xpass", "infra-error": "infra-error"}
+_GROUP_STATE = {"fail": "failed", "xpass": "xpass", "infra-error": "infra-error"}
+
+
+def expected_vs_actual(reason: str) -> str:
+    """The message's first line (pytest's assertion or the checks.* message: "expected X, got
+    Y: ..."), without pytest.fail's "Failed: " prefix; whole, never cut."""
+    first = next((line.strip() for line in reason.splitlines() if line.strip()), "")
+    return first.removeprefix("Failed: ") or "(no message)"
+
+
+def message_lines(reason: str, limit: int = MESSAGE_LINES) -> tuple[str, int]:
+    """The whole message, cut after `limit` whole lines (never inside one) with a last line
+    saying how many were cut; and that number."""
+    lines = reason.splitlines()
+    cut = max(0, len(lines) - limit)
+    note = [f"({cut} more line{'s' * (cut != 1)} cut)"] if cut else []
+    return "\n".join(lines[:limit] + note), cut
+
+
 def failures_html(run: Run, out_dir: str | Path) -> str:
+    """One card per group of failing cases sharing (state, capability, cause)
+    (`conformance.causes.group_failures`), largest first: the cause, the first case's contract,
+    expected vs actual, the kit's hint, its server-log window, the other cases' ids."""
     out = Path(out_dir).resolve()
-    order = {o: i for i, o in enumerate(FAIL_OUTCOMES)}
-    failing = sorted(
-        (r for r in run.records if r.outcome in FAIL_OUTCOMES),
-        key=lambda r: (order[r.outcome], r.driver, r.capability, r.backend, r.mode, r.case_id),
-    )
-    tails: dict[Path, str] = {}  # one read per log, however many failures it is behind
-    failures = []
-    for number, record in enumerate(failing):
-        log = run.log_path(record)
+    groups = group_failures(run.records)
+    tails: dict[Path, str] = {}  # one read per log, however many groups it is behind
+    cards = []
+    for number, group in enumerate(groups):
+        first = group.records[0]
+        log = run.log_path(first)
         tail = None
-        if log is not None and number < MAX_FAILURES:
+        if log is not None and not first.log_note and number < MAX_FAILURES:
+            # An older run has no window: the end of the whole log is the best there is.
             if log not in tails:
                 tails[log] = log_tail(log)
             tail = tails[log]
-        failures.append(_failure(record, log, tail, out))
+        cards.append(_card(group, log, tail, out))
+    failing = [r for g in groups for r in g.records]
     counts = [f"{n} {o}" for o in FAIL_OUTCOMES if (n := sum(r.outcome == o for r in failing))]
     return render(
         "failures.html.j2",
-        failures=failures,
+        cards=cards,
         counts=counts,
-        more_than_tails=len(failing) > MAX_FAILURES,
+        cases=len(failing),
+        more_than_tails=len(groups) > MAX_FAILURES,
         max_tails=MAX_FAILURES,
         tail_lines=TAIL_LINES,
     )
 
 
-def _failure(record: Record, log: Path | None, tail: str | None, out: Path) -> dict[str, Any]:
+def _card(group: FailureGroup, log: Path | None, tail: str | None, out: Path) -> dict[str, Any]:
+    first = group.records[0]
+    message, cut = message_lines(first.reason)
     return {
-        "state": _state_of_outcome(record.outcome),
+        "state": _GROUP_STATE[group.state],
+        "outcome": _GROUP_OUTCOME[group.state],
+        "capability": group.capability,
+        "cause": group.cause,
+        "count": len(group.records),
+        "hint": group.hint,
+        "first": _failure(first, log, out),
+        "expected": expected_vs_actual(first.reason),
+        "message": message,
+        "message_cut": cut,
+        "multiline": len(first.reason.strip().splitlines()) > 1,  # more than expected-vs-actual
+        "window": first.log_lines if first.log_note else None,
+        "window_note": first.log_note,
+        "tail": tail,
+        "open": group.state == "infra-error",  # its server log says why: shown at once
+        "others": [_failure(r, None, out) for r in group.records[1:]],
+    }
+
+
+def _failure(record: Record, log: Path | None, out: Path) -> dict[str, Any]:
+    return {
         "outcome": record.outcome,
         "case_id": record.case_id,
         "driver": record.driver,
-        "capability": record.capability,
         "column": record.backend + ("-tls" if record.mode == "tls" else ""),
         "log": record.log,
         "log_href": Path(os.path.relpath(log, out)).as_posix() if log is not None else "",
-        "tail": tail,
-        "open": record.outcome == "infra-error",  # its server log says why: shown at once
         "contract": record.contract,
         "spec": record.spec,
-        "reason": record.reason,
     }
 
 
@@ -242,6 +305,8 @@ def diff_html(run: Run, previous: Run | None) -> str:
         changes=list(rows.items()),
         previous_id=previous.run_id,
         previous_dir=previous.dirs[0],
+        previous_target=previous.meta.get("target", ""),
+        difference=setup_difference(run, previous),
         summary=", ".join(f"{name}: {len(r)}" for name, r in rows.items()),
     )
 
@@ -368,16 +433,34 @@ def _issue_links(text: str) -> list[tuple[str, str]]:
 
 
 def deviations_html(run: Run) -> str:
+    """The registry rows of the run's drivers and the core's, the target's declared ones
+    marked; for a target other than the reference drivers, a note saying whose rows they are."""
     cited: dict[str, int] = {}
     for record in run.records:
         if record.reference:
             deviation = record.reference.split(":", 1)[0].strip()
             cited[deviation] = cited.get(deviation, 0) + 1
+    drivers = set(run_drivers(run))
+    declared = set(run.meta.get("declared_deviations") or [])
     rows = [
         {
-            "id": d.id, "section": d.section, "argo_behaviour": d.argo_behaviour, "ours": d.ours,
+            "id": d.id, "driver": d.driver or "core", "section": d.section,
+            "argo_behaviour": d.argo_behaviour, "ours": d.ours,
             "reference": _issue_links(d.argo_reference), "cited": cited.get(d.id, 0),
+            "declared": d.id in declared,
         }
         for d in run.deviations
+        if not d.driver or d.driver in drivers
     ]  # fmt: skip
-    return render("deviations.html.j2", rows=rows)
+    hidden = len(run.deviations) - len(rows)
+    # An older run has no `reference` key: its target's name is the best evidence there is.
+    reference = run.meta.get("reference", run.meta.get("target", "reference") == "reference")
+    return render(
+        "deviations.html.j2",
+        rows=rows,
+        hidden=hidden,
+        reference=bool(reference),
+        target=run.meta.get("target", "?"),
+        declared=sorted(declared),
+        known_declared="declared_deviations" in run.meta,
+    )
