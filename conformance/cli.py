@@ -27,8 +27,11 @@ from conformance.commands import (
     servers,
 )
 from conformance.commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
-from emulators import detached, tools
-from emulators.fleet import UsageError
+from emulators.errors import UsageError
+
+# Every module imported here is light (argparse and the standard library at top level): the
+# command modules import the SDKs, the servers, pytest and pandas inside the commands that
+# need them, so that `artconf --help` and a refused option answer at once.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    tools.ToolError,
-    detached.AlreadyRunning,
-    detached.StartFailed,
+#: Expected failures besides UsageError, as (module, class): one line, exit 1. Looked up only
+#: in modules already imported, since an exception whose class never loaded cannot have been
+#: raised, and importing these modules up front would load the server fleet for every command.
+EXPECTED_ERRORS: tuple[tuple[str, str], ...] = (
+    ("emulators.tools", "ToolError"),
+    ("emulators.detached", "AlreadyRunning"),
+    ("emulators.detached", "StartFailed"),
 )
+
+
+def is_expected(exc: BaseException) -> bool:
+    for module_name, class_name in EXPECTED_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
 
 
@@ -109,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"artconf: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except EXPECTED_ERRORS as exc:
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
         print(f"artconf: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:

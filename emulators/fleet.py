@@ -18,6 +18,7 @@ from pathlib import Path
 from emulators import launcher
 from emulators.azurite import Azurite
 from emulators.endpoint import Endpoint
+from emulators.errors import UsageError as UsageError  # re-exported: its old home
 from emulators.fake_gcs import FakeGcs
 from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
@@ -30,10 +31,6 @@ from emulators.tools import ToolError
 
 SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), KubeApi())}
 TLS_MODES = ("off", "on", "both")
-
-
-class UsageError(ValueError):
-    """Bad names or modes given by a user; the message lists the valid choices."""
 
 
 def parse_servers(value: str | list[str] | None) -> list[str]:

@@ -18,23 +18,25 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.targets import Target, TargetError, parse_target
-from drivers.core.context import DriverContext
-from drivers.core.errors import ArtifactError, BadRequest, Code
-from drivers.core.executor import StagingContext, load_input, save_output
-from drivers.core.model import Artifact, parse_artifact
-from drivers.core.secrets import DirectorySecretSource, MemorySecretSource
+# The kit's drivers and targets load the storage SDKs: they are imported in the functions that
+# use them, so that building the parser (every `artconf` invocation) does not pay for them.
+if TYPE_CHECKING:
+    from conformance.targets import Target
+    from drivers.core.context import DriverContext
+    from drivers.core.model import Artifact
 
-# Exit codes by Argo error code; usage errors are 2 as well (argparse's own).
+# Exit codes by Argo error code; usage errors are 2 as well (argparse's own). Keyed by the
+# codes' values: `drivers.core.errors.Code` is a StrEnum, so `EXIT_CODES[Code.NOT_FOUND]` works
+# without importing it here (a kit test keeps the keys equal to Code's values).
 EXIT_CODES = {
-    Code.INTERNAL: 1,
-    Code.BAD_REQUEST: 2,
-    Code.NOT_FOUND: 3,
-    Code.UNAUTHORIZED: 4,
-    Code.FORBIDDEN: 4,
-    Code.NOT_IMPLEMENTED: 5,
+    "ERR_INTERNAL": 1,
+    "ERR_BAD_REQUEST": 2,
+    "ERR_NOT_FOUND": 3,
+    "ERR_UNAUTHORIZED": 4,
+    "ERR_FORBIDDEN": 4,
+    "ERR_NOT_IMPLEMENTED": 5,
 }
 EXIT_EPILOG = (
     "exit codes: 0 ok, 1 INTERNAL, 2 BAD_REQUEST or usage, 3 NOT_FOUND,\n"
@@ -48,6 +50,8 @@ CHUNK = 1024 * 1024
 
 
 def _save(driver: Any, artifact: Artifact, args: argparse.Namespace) -> None:
+    from drivers.core.executor import StagingContext, save_output
+
     with tempfile.TemporaryDirectory(prefix="artconf-stage-") as stage:
         saved = save_output(driver, args.path, artifact, StagingContext(Path(stage)))
     if saved is not None:
@@ -55,6 +59,8 @@ def _save(driver: Any, artifact: Artifact, args: argparse.Namespace) -> None:
 
 
 def _load(driver: Any, artifact: Artifact, args: argparse.Namespace) -> None:
+    from drivers.core.executor import StagingContext, load_input
+
     with tempfile.TemporaryDirectory(prefix="artconf-stage-") as stage:
         load_input(driver, artifact, args.path, StagingContext(Path(stage)))
 
@@ -158,6 +164,9 @@ ACTIONS = (
 
 
 def _read_location(path: str) -> Artifact:
+    from drivers.core.errors import BadRequest
+    from drivers.core.model import parse_artifact
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except IsADirectoryError:
@@ -173,6 +182,9 @@ def _read_location(path: str) -> Artifact:
 
 
 def _context(args: argparse.Namespace) -> DriverContext:
+    from drivers.core.context import DriverContext
+    from drivers.core.errors import BadRequest
+
     overrides = {}
     for item in args.endpoint_override or []:
         service, sep, url = item.partition("=")
@@ -190,6 +202,9 @@ def _context(args: argparse.Namespace) -> DriverContext:
 
 
 def _secrets(args: argparse.Namespace):
+    from drivers.core.errors import BadRequest
+    from drivers.core.secrets import DirectorySecretSource, MemorySecretSource
+
     if not args.secrets_dir:
         return MemorySecretSource({})
     if not Path(args.secrets_dir).is_dir():
@@ -201,6 +216,9 @@ def _secrets(args: argparse.Namespace):
 
 
 def _target(text: str) -> Target:
+    from conformance.targets import TargetError, parse_target
+    from drivers.core.errors import BadRequest
+
     try:
         return parse_target(text)
     except TargetError as exc:
@@ -220,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def cmd_artifact(args: argparse.Namespace) -> int:
+    from drivers.core.errors import ArtifactError
+
     try:
         return run(args)
     except ArtifactError as exc:

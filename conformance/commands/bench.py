@@ -6,11 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
-from conformance import bench
-from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
+from conformance.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    LazyChoices,
+    module_doc,
+    progress,
+)
 
 
 def cmd_bench_stream(args: argparse.Namespace) -> int:
+    from conformance import bench
+
     try:
         size = bench.parse_size(args.size)
     except ValueError as exc:
@@ -68,16 +76,29 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
     return EXIT_OK if result["met_targets"] else EXIT_FAILED
 
 
+def _bench_kinds() -> list[str]:
+    from conformance import bench
+
+    return sorted(bench.bench_servers())
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="benchmarks (results recorded in reports/bench/)")
     bench_sub = parser.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
     stream = bench_sub.add_parser(
         "stream",
         help="open_stream/save_stream throughput, RSS growth and temp-file bytes",
-        description=bench.__doc__,
+        description=module_doc("conformance.bench"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    stream.add_argument("--driver", required=True, choices=sorted(bench.bench_servers()))
+    # A metavar of our own: without one argparse lists the choices while adding the option.
+    stream.add_argument(
+        "--driver",
+        required=True,
+        choices=LazyChoices(_bench_kinds),
+        metavar="KIND",
+        help="the location kind to benchmark: %(choices)s",
+    )
     stream.add_argument("--size", default="1GiB", help="bytes to stream each way (default 1GiB)")
     stream.add_argument("--out", default="reports/bench", help="directory for the JSON result")
     stream.set_defaults(func=cmd_bench_stream)

@@ -6,9 +6,8 @@ import argparse
 import re
 
 from conformance.commands.common import EXIT_OK, progress
-from emulators.fleet import UsageError
+from emulators.errors import UsageError
 from emulators.paths import cache_root, sessions_dir
-from emulators.sessions import leftovers, remove_leftover
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -40,6 +39,8 @@ def _mb(size: int) -> str:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    from emulators.sessions import leftovers, remove_leftover
+
     min_age = parse_duration(args.older_than) if args.older_than else 0.0
     verb = "would remove" if args.dry_run else "removed"
     freed = 0

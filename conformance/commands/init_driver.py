@@ -15,10 +15,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conformance import kinds
-from conformance.capabilities import Capability, argo_capabilities
 from conformance.commands.common import EXIT_OK, EXIT_USAGE
-from conformance.profiles import load_profiles
+
+# conformance.kinds, .capabilities and .profiles load the reference drivers: imported in the
+# functions below, so that `artconf --help` (which imports this module) does not pay for them.
 
 GUIDE = "docs/driver-guide.md"
 
@@ -144,6 +144,8 @@ def class_name(package: str) -> str:
 
 
 def backends_of(kind: str) -> list[str]:
+    from conformance.profiles import load_profiles
+
     return sorted(name for name, profile in load_profiles().items() if profile.driver == kind)
 
 
@@ -158,6 +160,8 @@ def run_command(directory: Path, package: str, kind: str) -> str:
 
 def skeleton(kind: str, directory: Path) -> dict[Path, str]:
     """The files to write, by path."""
+    from conformance.capabilities import Capability, argo_capabilities
+
     package = package_name(directory)
     order = list(Capability)
     capabilities = sorted(argo_capabilities(kind), key=order.index)
@@ -187,6 +191,8 @@ def skeleton(kind: str, directory: Path) -> dict[Path, str]:
 
 
 def init_driver(kind: str, directory: Path) -> list[Path]:
+    from conformance import kinds
+
     known = kinds.all_kinds()
     if kind not in known:
         raise InitError(f"KIND {kind!r}: unknown; known kinds: {', '.join(known)}")

@@ -16,31 +16,29 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.commands.artifact import EXIT_CODES
-from conformance.explain import render_text
-from drivers.controller.kube import (
-    DEFAULT_CONTROLLER_NAMESPACE,
-    KubeApiSource,
-    KubeError,
-    ManifestSource,
-    ObjectSource,
-    load_controller_config,
-    yaml_documents,
-)
-from drivers.controller.resolution import ResolutionError, resolve_workflow, sample_archive_key
-from drivers.core.errors import ArtifactError, BadRequest, Code
-from drivers.core.secrets import REDACTED, SecretValue, redact
-from drivers.probe import probe_repository
 
+# The resolution, the Kubernetes sources and the probe load the SDKs and the Kubernetes client:
+# they are imported in the functions that use them, so that building the parser (every
+# `artconf` invocation) does not pay for them.
+if TYPE_CHECKING:
+    from drivers.controller.kube import ObjectSource
+
+#: `drivers.controller.kube.DEFAULT_CONTROLLER_NAMESPACE`, for the help text (a kit test keeps
+#: the two equal).
+DEFAULT_CONTROLLER_NAMESPACE = "argo"
 WORKFLOW_FIELDS = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 #: Plain-string credentials inside a repository (not SecretKeySelectors): always redacted.
 PLAIN_CREDENTIAL_FIELDS = frozenset({"securityToken"})
 
 
-class ResolveUsageError(BadRequest):
-    """A bad file or option; printed as one line."""
+def _usage_error(message: str) -> Exception:
+    """A bad file or option: BAD_REQUEST, printed as one line."""
+    from drivers.core.errors import BadRequest
+
+    return BadRequest(message)
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -48,33 +46,37 @@ class ResolveUsageError(BadRequest):
 
 def read_workflow(path: str) -> dict[str, Any]:
     """The one Workflow in ``path``; bad YAML names the file and line, unknown fields are errors."""
+    from drivers.controller.kube import yaml_documents
+
     file = Path(path)
     if not file.is_file():
-        raise ResolveUsageError(f"--workflow {path}: no such file")
+        raise _usage_error(f"--workflow {path}: no such file")
     documents = [d for d in yaml_documents(file) if d is not None]
     workflows = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Workflow"]
     if len(workflows) != 1:
         kinds = ", ".join(str(d.get("kind")) for d in documents if isinstance(d, dict)) or "none"
-        raise ResolveUsageError(
+        raise _usage_error(
             f"{path}: expected exactly one Workflow (kind: Workflow), found {len(workflows)} "
             f"(kinds: {kinds})"
         )
     wf = workflows[0]
     unknown = sorted(set(wf) - WORKFLOW_FIELDS)
     if unknown:
-        raise ResolveUsageError(
+        raise _usage_error(
             f"{path}: Workflow has unknown field(s) {', '.join(unknown)}; allowed: "
             f"{', '.join(sorted(WORKFLOW_FIELDS))}"
         )
     meta = wf.get("metadata")
     if not isinstance(meta, dict) or not (meta.get("name") or meta.get("generateName")):
-        raise ResolveUsageError(f"{path}: Workflow needs metadata.name or metadata.generateName")
+        raise _usage_error(f"{path}: Workflow needs metadata.name or metadata.generateName")
     if not isinstance(wf.get("spec"), dict):
-        raise ResolveUsageError(f"{path}: Workflow needs a spec")
+        raise _usage_error(f"{path}: Workflow needs a spec")
     return wf
 
 
 def open_source(args: argparse.Namespace) -> ObjectSource:
+    from drivers.controller.kube import KubeApiSource, ManifestSource
+
     if args.manifests:
         return ManifestSource(args.manifests, namespace=args.namespace)
     return KubeApiSource.connect(args.kubeconfig, args.context)
@@ -85,6 +87,8 @@ def open_source(args: argparse.Namespace) -> ObjectSource:
 
 def _plain_credentials(data: Any, found: list[str]) -> Any:
     """``data`` with every plain-string credential field replaced; values collected in found."""
+    from drivers.core.secrets import REDACTED
+
     if isinstance(data, dict):
         out = {}
         for key, value in data.items():
@@ -105,6 +109,12 @@ def _plain_credentials(data: Any, found: list[str]) -> Any:
 def build_report(
     args: argparse.Namespace, workflow: dict[str, Any], source: ObjectSource, found: list[str]
 ) -> tuple[dict[str, Any], int]:
+    from drivers.controller.kube import load_controller_config
+    from drivers.controller.resolution import ResolutionError, resolve_workflow, sample_archive_key
+    from drivers.core.errors import Code
+    from drivers.core.secrets import SecretValue
+    from drivers.probe import probe_repository
+
     controller = load_controller_config(source, args.controller_namespace)
     meta = workflow.get("metadata") or {}
     report: dict[str, Any] = {
@@ -141,6 +151,11 @@ def build_report(
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
+    from conformance.explain import render_text
+    from drivers.controller.kube import KubeError
+    from drivers.core.errors import ArtifactError
+    from drivers.core.secrets import redact
+
     found: list[str] = []
     try:
         workflow = read_workflow(args.workflow)

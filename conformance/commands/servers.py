@@ -7,14 +7,17 @@ import json
 import shlex
 
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, progress, split_list
-from emulators import detached, tools
-from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers
-from emulators.sessions import new_session_dir
+from emulators.names import SERVER_NAMES, TOOL_NAMES
+
+# The server modules (emulators.fleet, .detached, .tools, .sessions) are imported inside each
+# command: at top level they would load every server module for any `artconf` invocation.
 
 # --- tools -------------------------------------------------------------------------------
 
 
 def cmd_tools_install(args: argparse.Namespace) -> int:
+    from emulators import tools
+
     tools.install(split_list(args.only), progress=progress)
     return EXIT_OK
 
@@ -33,6 +36,9 @@ def _exports(endpoints: dict) -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from emulators import detached
+    from emulators.fleet import instance_keys, parse_servers
+
     keys = instance_keys(parse_servers(args.only), args.tls)
     endpoints = detached.up(keys, progress, args.state_dir)
     if args.json:
@@ -58,6 +64,8 @@ def _without_name(data: dict) -> dict:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from emulators import detached
+
     statuses, reaped = detached.status(args.state_dir)
     for record in reaped:
         progress(f"reaped {record.name} (pid {record.pid}): its owner had died")
@@ -93,6 +101,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from emulators import detached
+
     stopped = detached.down(args.state_dir)
     print(f"stopped {', '.join(stopped.keys)}" if stopped.keys else "nothing to stop")
     if stopped.kept is not None:
@@ -102,6 +112,9 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     """Start every server in the chosen modes at once, print one row each, stop them all."""
+    from emulators.fleet import Fleet, instance_keys, parse_servers
+    from emulators.sessions import new_session_dir
+
     keys = instance_keys(parse_servers(args.only), args.tls)
     with Fleet(new_session_dir("probe")) as fleet:
         fleet.start(keys, progress)
@@ -125,6 +138,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Per server: installed? can it start here? if not, why."""
+    from emulators import tools
+    from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers
+    from emulators.sessions import new_session_dir
+
     healthy = True
     kinds = parse_servers(args.only)
     with Fleet(new_session_dir("doctor")) as fleet:
@@ -151,13 +168,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    servers_help = f"comma-separated servers (default: all of {', '.join(SERVERS)})"
+    servers_help = f"comma-separated servers (default: all of {', '.join(SERVER_NAMES)})"
 
     tools_p = sub.add_parser("tools", help="install the pinned storage servers into the tool cache")
     tools_sub = tools_p.add_subparsers(dest="tools_command", required=True, metavar="ACTION")
     install = tools_sub.add_parser("install", help="install (idempotent, under a file lock)")
     install.add_argument(
-        "--only", help=f"comma-separated tools (default: all of {', '.join(tools.ALL_TOOLS)})"
+        "--only", help=f"comma-separated tools (default: all of {', '.join(TOOL_NAMES)})"
     )
     install.set_defaults(func=cmd_tools_install)
 
