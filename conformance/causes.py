@@ -58,7 +58,7 @@ def cause_of(record: Record) -> str:
     lines = [line.strip() for line in (record.reason or "").splitlines() if line.strip()]
     if not lines:
         return "(no message)"
-    cause = lines[0]
+    cause = lines[0].removeprefix("Failed: ")  # pytest.fail's prefix says nothing
     for pattern, replacement in _PLACEHOLDERS:
         cause = pattern.sub(replacement, cause)
     cause = re.sub(r"\s+", " ", cause)

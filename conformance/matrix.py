@@ -184,7 +184,7 @@ def _group_lines(group: FailureGroup) -> list[str]:
     return lines
 
 
-_CITED_SECTIONS = re.compile(r"\s*\((?:spec\s+)?\d[\d.,;\s]*\)\.?$")
+_CITED_SECTIONS = re.compile(r"\s*\((?:spec\s+)?\d[^()]*\)\.?$")  # "(spec 1.3, 11 item 8)."
 
 
 def _one_line(text: str) -> str:
