@@ -75,6 +75,7 @@ _CERTIFICATE = re.compile(
 _WRONG_KIND = re.compile(r"'NoneType' object has no attribute '(\w+)'")
 _NOT_ARTIFACT_ERROR = re.compile(r"(\w+) raised (\w+): .*\(not an ArtifactError\)")
 _NO_METHODS = re.compile(r"the driver has no method\(s\) ([\w, ]+)")
+_NOT_FOUND = re.compile(r"\bNotFound\b|ERR_NOT_FOUND")
 SEVEN_METHODS = "load, open_stream, save, save_stream, delete, list_objects, is_directory"
 
 
@@ -129,6 +130,11 @@ def hint_for(record: Record) -> str | None:
             f"{method} must raise a drivers.core.errors.ArtifactError (NotFound, BadRequest, "
             f"Forbidden, ...; spec 1.5), not {exc}"
         )
+    deleting = record.capability in ("delete", "delete_directory")
+    if deleting and _NOT_FOUND.search(reason) and "expected ERR_NOT_FOUND" not in reason:
+        return "deleting a missing key must succeed: GC is retried (spec 7.3)"
+    if re.search(r"expected ERR_NOT_FOUND, got ERR_", reason):
+        return "raise drivers.core.errors.NotFound when the key or bucket does not exist (spec 1.5)"
     if "ERR_NOT_IMPLEMENTED" in reason and "TODO" in reason:
         return "still the init-driver TODO: implement it, or leave its capability undeclared"
     return None

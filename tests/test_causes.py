@@ -129,6 +129,10 @@ def test_hints_the_kit_knows():
     raising = rec(reason="python:m:f: the driver factory raised RuntimeError: boom")
     assert "--tb=short" in hint_for(raising)
     assert "known_bugs" in hint_for(rec("xpass", reason="[XPASS(strict)] declared"))
+    gone = rec(capability="delete", reason="drivers.core.errors.NotFound: s3: no such object")
+    assert "GC is retried" in hint_for(gone)
+    not_found = rec(reason="expected ERR_NOT_FOUND, got ERR_INTERNAL: NoSuchKey")
+    assert "NotFound" in hint_for(not_found)
     assert hint_for(rec(reason="AssertionError: keys differ")) is None
 
 
