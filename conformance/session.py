@@ -23,6 +23,7 @@ from conformance.declared import ASSERTION, Fails, parse_fails
 from conformance.expectations import EXPECTED, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.logwindow import LogWindow
+from conformance.preflight import target_scope
 from conformance.profiles import RESOLUTION, Profile, load_profiles, profile_dirs
 from conformance.recorder import CASE, INFRA, REFERENCE, SERVER, SKIP, Recorder
 from conformance.redaction import secret_values
@@ -32,7 +33,7 @@ from conformance.store import Backend
 from conformance.targets import Target, TargetError, parse_target
 from drivers.core.deviations import DEFAULT_PATH as DEVIATIONS_PATH
 from drivers.core.deviations import deviations
-from emulators.endpoint import Endpoint
+from emulators.endpoint import Endpoint, load_endpoints
 from emulators.fleet import SERVERS, UsageError
 from emulators.pytest_plugin import ServerUnavailable, interrupted_by, server_pool
 
@@ -56,12 +57,26 @@ class ConformanceSession:
             raise pytest.UsageError(str(exc)) from None
         backends = list(dict.fromkeys(c.backend for c in columns))
         drivers = self._drivers(config.getoption("artconf_drivers"), backends)
+        try:
+            self.scope = target_scope(self.target, drivers)
+        except TargetError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if not self.scope.kinds:
+            raise pytest.UsageError(
+                f"{self.target.name} serves {', '.join(self.target.kinds or ())}; no chosen "
+                f"backend serves that (chosen: {', '.join(backends)})"
+            )
+        drivers = list(self.scope.kinds)
         chosen = [b for b in backends if self.profiles[b].driver in drivers]
         storage = [b for b in chosen if not self.profiles[b].is_resolution_source]
         self.sources = [b for b in chosen if self.profiles[b].is_resolution_source]
         if not storage and not self.sources:
             raise pytest.UsageError("no backend serves the chosen drivers")
         self.columns = [c for c in columns if c.backend in storage]
+        self.not_run: dict[str, str] = {}  # grid column -> why it is not in this run
+        endpoints_file = config.getoption("artconf_endpoints")
+        if endpoints_file:
+            self._keep_what_the_file_holds(endpoints_file)
         # A grid column (`minio-tls`) asks for a mode --artconf-tls may not start: widen it.
         started = set(modes)
         if any(c.mode not in started for c in self.columns):
@@ -105,6 +120,28 @@ class ConformanceSession:
                 f"--artconf-drivers: unknown {unknown}; choose from {', '.join(served)}"
             )
         return chosen
+
+    def _keep_what_the_file_holds(self, path: str) -> None:
+        """Only the columns (backend in a mode) and sources whose servers the endpoints file
+        holds run; each other one is `not-run`, with the reason in run.json and the header."""
+        try:
+            held = set(load_endpoints(Path(path)))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--artconf-endpoints: {exc}") from None
+        for column in self.columns:
+            key = self.server_key(column)
+            if key not in held:
+                self.not_run[column.key] = f"server {key} is not in the endpoints file {path}"
+        self.columns = [c for c in self.columns if c.key not in self.not_run]
+        for source in list(self.sources):
+            if source == "kube" and kube_mode(self.config) == "local" and "kube" not in held:
+                self.not_run[source] = f"server kube is not in the endpoints file {path}"
+                self.sources.remove(source)
+        if not self.columns and not self.sources:
+            raise pytest.UsageError(
+                f"--artconf-endpoints: {path} holds none of the servers this run needs "
+                f"({', '.join(self.not_run)}); it holds {', '.join(sorted(held)) or 'nothing'}"
+            )
 
     def server_key(self, column: Column) -> str:
         """The pool's key of the server process behind `column`."""
@@ -260,6 +297,10 @@ class ConformanceSession:
             "shard": "/".join(map(str, self.shard)) if self.shard else "",
             "servers": self._server_versions(),
             "applicable": self._applicable(),
+            "drivers": list(self.view.capabilities),
+            "declared_deviations": sorted(self.target.deviations),
+            "reference": self.target.name == "reference",
+            "not_run": self.not_run,
         }
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED  # records: finished cases only
         self.recorder.finish(
@@ -285,6 +326,10 @@ class ConformanceSession:
     def _server_versions(self) -> dict[str, str]:
         pool = server_pool(self.config)
         return {k: e.version for k, e in (pool.endpoints if pool else {}).items()}
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        lines = [f"artconf: {self.scope.note}"] if self.scope.note else []
+        return lines + [f"artconf: {c} not run: {why}" for c, why in self.not_run.items()]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.recorder.records or self.recorder.writer is not None:

@@ -3,11 +3,13 @@
     reference                       the kit's reference drivers
     python:package.module:factory   `factory(artifact, secrets, context)` returns an object with
                                     the seven driver methods, and optionally `capabilities` and
-                                    `close()`. The factory may carry `capabilities` (names, or a
-                                    mapping location type -> names) and `deviations` (ids from
-                                    drivers/core/deviations.yaml it implements the Argo way). A
-                                    factory that declares nothing is assumed to support Argo's
-                                    own set for each location type (spec 1.3).
+                                    `close()`. The factory may carry `kinds` (the location types
+                                    it serves; default: the keys of a capability mapping, else
+                                    inferred by `conformance.preflight`), `capabilities` (names,
+                                    or a mapping location type -> names) and `deviations` (ids
+                                    from drivers/core/deviations.yaml it implements the Argo
+                                    way). A factory that declares no capabilities is assumed to
+                                    support Argo's own set for each location type (spec 1.3).
 
 Whatever a third-party driver raises that is not an `ArtifactError` counts as INTERNAL: the
 guard below turns it into one, so the case fails with a clear message.
@@ -54,6 +56,9 @@ class Target:
     factory: Callable[[Artifact, SecretSource, DriverContext], Any]
     declared: Mapping[str, frozenset[Capability]] | frozenset[Capability] | None = None
     deviations: frozenset[str] = field(default_factory=frozenset)
+    #: The location kinds the target says it serves (`factory.kinds`, or the keys of its
+    #: capability mapping); None: not declared, so the preflight infers them.
+    kinds: tuple[str, ...] | None = None
 
     def capabilities(self, driver: str) -> frozenset[Capability]:
         if self.declared is None:
@@ -166,6 +171,17 @@ def _declared(value: Any, where: str) -> Mapping[str, frozenset[Capability]] | f
     raise TargetError(f"{where}: expected capability names or a mapping of type -> names")
 
 
+def _kinds(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TargetError(f'{where}: expected a list of location kinds, e.g. ["s3"]')
+    names = tuple(str(k) for k in value)
+    if not names:
+        raise TargetError(f'{where}: is empty; name the location kinds served, e.g. ["s3"]')
+    return names
+
+
 def parse_target(text: str) -> Target:
     if text == "reference":
         return _reference()
@@ -184,6 +200,9 @@ def parse_target(text: str) -> Target:
         if not callable(factory):
             raise TargetError(f"target {text!r}: {module_name} has no callable {attr!r}")
         declared = _declared(getattr(factory, "capabilities", None), f"{spec}.capabilities")
+        kinds = _kinds(getattr(factory, "kinds", None), f"{spec}.kinds")
+        if kinds is None and isinstance(declared, Mapping):
+            kinds = tuple(declared)
         deviation_ids = frozenset(getattr(factory, "deviations", ()) or ())
         unknown = sorted(deviation_ids - {d.id for d in registry()})
         if unknown:
@@ -191,7 +210,7 @@ def parse_target(text: str) -> Target:
                 f"target {text!r}: unknown deviation id(s) {unknown}; "
                 "see drivers/core/deviations.yaml"
             )
-        return Target(text, factory, declared, deviation_ids)
+        return Target(text, factory, declared, deviation_ids, kinds)
     if text.startswith("plugin:"):
         raise TargetError(
             f"target {text!r}: gRPC plugin targets are not supported yet "

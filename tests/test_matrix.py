@@ -188,14 +188,18 @@ def undeclared_factory(artifact, secrets, context):  # a target for the test abo
 def test_failures_name_the_contract_they_broke():
     failed = rec("fail", case="a")
     failed.contract = "delete of a file removes exactly that object (spec 1.1, 7.3)."
+    failed.spec = "1.1, 7.3"
     failed.reason = "AssertionError: keys differ\nmore detail"
     text = render_failures([rec("pass", case="b"), failed])
+    first = f"    first: {failed.case_id}: delete of a file removes exactly that object"
     assert text.splitlines() == [
-        f"FAIL {failed.case_id}: delete of a file removes exactly that object (spec 1.1, 7.3).",
-        "    AssertionError: keys differ",
+        "failures: 1 cases in 1 groups (by capability and cause); first case of each:",
+        "F load x1  AssertionError: keys differ",
+        f"{first}  (spec 1.1, 7.3)",
     ]
-    assert render_failures([rec("fail", case=str(i)) for i in range(5)], limit=2).endswith(
-        "... and 3 more (see records.jsonl)"
+    many = [rec("fail", capability=f"c{i}", case=str(i)) for i in range(5)]
+    assert render_failures(many, limit=2).endswith(
+        "... and 3 more groups (see records.jsonl or the report)"
     )
 
 

@@ -69,27 +69,47 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
     return command
 
 
-def preflight(args: argparse.Namespace) -> str | None:
+def preflight(args: argparse.Namespace) -> str | list[str]:
     """What makes the run impossible, found in-process before a run directory or a server exists
-    (pytest would find it too, but only after claiming the directory and seconds of start-up)."""
+    (pytest would find it too, but only after claiming the directory and seconds of start-up):
+    a target that does not import, a factory that makes no usable driver for the kinds the run
+    covers (`conformance.preflight`), unknown backends. Prints what was inferred. Returns the
+    problem, or the servers of the run's backends that serve the target's kinds."""
+    from conformance.preflight import target_scope
     from conformance.profiles import ProfileError, load_profiles
     from conformance.session import chosen_columns
     from conformance.targets import TargetError, parse_target
     from emulators.fleet import UsageError
 
     try:
-        parse_target(args.target)
-        chosen_columns(getattr(args, "backends", None), load_profiles(), ["plain"])
+        target = parse_target(args.target)
+        profiles = load_profiles()
+        columns = chosen_columns(getattr(args, "backends", None), profiles, ["plain"])
+        served = list(dict.fromkeys(profiles[c.backend].driver for c in columns))
+        if getattr(args, "drivers", None):
+            wanted = [d.strip() for d in args.drivers.split(",") if d.strip()]
+            served = [d for d in served if d in wanted] or wanted
+        scope = target_scope(target, served)
     except (TargetError, UsageError, ProfileError) as exc:
         return str(exc).replace("--artconf-backends", "--backends")
-    return None
+    if not scope.kinds:
+        return (
+            f"{target.name} serves {', '.join(target.kinds or ())}; none of the chosen backends "
+            f"does (they serve {', '.join(served)}): choose --backends of those kinds"
+        )
+    if scope.note:
+        progress(f"artconf: {scope.note}")
+    if not getattr(args, "backends", None):
+        return []
+    scoped = [profiles[c.backend] for c in columns if profiles[c.backend].driver in scope.kinds]
+    return list(dict.fromkeys(p.server for p in scoped if p.server in SERVERS))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     reports = Path(args.reports)
-    problem = preflight(args)
-    if problem is not None:
-        progress(f"artconf: error: {problem}")
+    servers = preflight(args)
+    if isinstance(servers, str):
+        progress(f"artconf: error: {servers}")
         return EXIT_USAGE
     try:
         run_id, run_dir = claim_run(reports, args.run_id, args.shard)
@@ -101,8 +121,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The chosen backends are required: one that cannot start is an infra error, never a skip.
     env = dict(os.environ)
     env.pop("ARTCONF_REQUIRE", None)
-    named = [b.strip().removesuffix("-tls") for b in (args.backends or "").split(",")]
-    servers = list(dict.fromkeys(b for b in named if b in SERVERS))
     if servers and not args.endpoints:
         env["ARTCONF_REQUIRE"] = ",".join(servers)
     returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
