@@ -9,7 +9,11 @@ when a backend's profile runs on another backend's server.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from emulators.errors import UsageError
 
 MODES = ("plain", "tls")
 TLS_SUFFIX = "-tls"
@@ -45,3 +49,26 @@ class Column:
 def with_mode(name: str, tls: bool) -> str:
     """`minio`, True -> `minio-tls`: a server's or backend's key in one mode."""
     return name + TLS_SUFFIX if tls else name
+
+
+def chosen_columns(
+    value: str | None, profiles: Mapping[str, Any], modes: list[str]
+) -> list[Column]:
+    """`--artconf-backends` -> the run's columns. A name is a backend, run in `modes` (from
+    --artconf-tls), or a grid column as the grid prints it (`minio-tls`: that backend in TLS
+    only); nothing means every backend in `modes`."""
+    names = [n.strip() for n in (value or "").split(",") if n.strip()] or list(profiles)
+    columns, unknown = [], []
+    for name in names:
+        if name in profiles:
+            columns += [Column(name, mode) for mode in modes]
+        elif Column.parse(name).tls and Column.parse(name).backend in profiles:
+            columns.append(Column.parse(name))
+        else:
+            unknown.append(name)
+    if unknown:
+        raise UsageError(
+            f"--artconf-backends: unknown {', '.join(unknown)}; choose from "
+            f"{', '.join(profiles)} (or a grid column such as minio-tls: TLS only)"
+        )
+    return list(dict.fromkeys(columns))

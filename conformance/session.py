@@ -17,7 +17,7 @@ import pytest
 
 from conformance import cases, kinds, matrix
 from conformance.capabilities import Capability, parse_capability
-from conformance.columns import Column, with_mode
+from conformance.columns import Column, chosen_columns, with_mode
 from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide
 from conformance.declared import ASSERTION, Fails, parse_fails
 from conformance.expectations import EXPECTED, ExpectationCheck
@@ -342,29 +342,6 @@ class ConformanceSession:
             terminalreporter.section("artconf failures: the contracts broken")
             for line in failures.splitlines():
                 terminalreporter.write_line(line)
-
-
-def chosen_columns(
-    value: str | None, profiles: dict[str, Profile], modes: list[str]
-) -> list[Column]:
-    """`--artconf-backends` -> the run's columns. A name is a backend, run in `modes` (from
-    --artconf-tls), or a grid column as the grid prints it (`minio-tls`: that backend in TLS
-    only); nothing means every backend in `modes`."""
-    names = [n.strip() for n in (value or "").split(",") if n.strip()] or list(profiles)
-    columns, unknown = [], []
-    for name in names:
-        if name in profiles:
-            columns += [Column(name, mode) for mode in modes]
-        elif Column.parse(name).tls and Column.parse(name).backend in profiles:
-            columns.append(Column.parse(name))
-        else:
-            unknown.append(name)
-    if unknown:
-        raise UsageError(
-            f"--artconf-backends: unknown {', '.join(unknown)}; choose from "
-            f"{', '.join(profiles)} (or a grid column such as minio-tls: TLS only)"
-        )
-    return list(dict.fromkeys(columns))
 
 
 def deviation_refs() -> dict[str, tuple[str, str, Fails]]:

@@ -204,9 +204,8 @@ def test_failures_name_the_contract_they_broke():
 
 
 def test_backends_may_be_named_as_grid_columns():
-    from conformance.columns import Column
+    from conformance.columns import Column, chosen_columns
     from conformance.profiles import load_profiles
-    from conformance.session import chosen_columns
     from emulators.fleet import UsageError
 
     profiles = load_profiles()

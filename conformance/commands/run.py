@@ -22,19 +22,18 @@ import sys
 import time
 from pathlib import Path
 
-from conformance import matrix, rundir
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
-from conformance.records import read_records, summary
-from conformance.rundir import claim_run, link_latest
-from conformance.rundir import new_run_id as new_run_id  # conformance.session imports it here
-from emulators.fleet import SERVERS
-from emulators.sessions import reap_orphans_and_data
+
+# The kit's heavier modules (pandas, the SDKs, the fleet of servers) are imported inside the
+# functions: a target that cannot run is refused before they load (issue 12: in under 2 s).
 
 SUITES = "conformance.suites"
 STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
 
 
 def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list[str]:
+    from conformance import rundir
+
     command = [
         sys.executable, "-m", "pytest", "--pyargs", SUITES,
         "-p", "no:cacheprovider", "--no-header", "-rN",
@@ -75,11 +74,12 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
     a target that does not import, a factory that makes no usable driver for the kinds the run
     covers (`conformance.preflight`), unknown backends. Prints what was inferred. Returns the
     problem, or the servers of the run's backends that serve the target's kinds."""
+    from conformance.columns import chosen_columns
     from conformance.preflight import target_scope
     from conformance.profiles import ProfileError, load_profiles
-    from conformance.session import chosen_columns
     from conformance.targets import TargetError, parse_target
-    from emulators.fleet import UsageError
+    from emulators.errors import UsageError
+    from emulators.names import SERVER_NAMES
 
     try:
         target = parse_target(args.target)
@@ -102,7 +102,7 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
     if not getattr(args, "backends", None):
         return []
     scoped = [profiles[c.backend] for c in columns if profiles[c.backend].driver in scope.kinds]
-    return list(dict.fromkeys(p.server for p in scoped if p.server in SERVERS))
+    return list(dict.fromkeys(p.server for p in scoped if p.server in SERVER_NAMES))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -111,6 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(servers, str):
         progress(f"artconf: error: {servers}")
         return EXIT_USAGE
+    from conformance import matrix, rundir
+    from conformance.records import read_records, summary
+    from conformance.rundir import claim_run, link_latest
+
     try:
         run_id, run_dir = claim_run(reports, args.run_id, args.shard)
     except FileExistsError as exc:
@@ -167,6 +171,8 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int
     on SIGTERM without reporting. A second signal, or a pytest that has not stopped after
     STOP_GRACE_SECONDS, gets SIGKILL; the servers it owned are then reaped.
     """
+    from emulators.sessions import reap_orphans_and_data
+
     received: list[tuple[int, float]] = []  # (signal, when)
     proc: subprocess.Popen | None = None
 
@@ -212,6 +218,10 @@ def interrupted(
     pytest normally writes run.json itself; if it had to be killed, we write a minimal one, and
     the records are those journaled as each case finished (a torn last line is left out).
     """
+    from conformance import rundir
+    from conformance.records import read_records
+    from conformance.rundir import link_latest
+
     name = signal.Signals(signum).name
     records_path = run_dir / rundir.RECORDS
     warnings: list[str] = []
@@ -233,6 +243,8 @@ def interrupted(
 
 def mark_partial(args: argparse.Namespace, run_dir: Path, run_id: str, cause: str) -> None:
     """Say in the run's meta file(s) that its records hold only the cases that finished."""
+    from conformance import rundir
+
     defaults = {"run_id": run_id, "target": args.target, "shard": args.shard or ""}
     rundir.mark_partial(run_dir, cause, shard=args.shard, defaults=defaults)
 
@@ -247,6 +259,8 @@ def render_report(run_dir: Path, status: int) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    from conformance import matrix, rundir
+
     try:
         out, records = rundir.merge_runs(args.run_dirs, args.out)
     except rundir.NotARunDir as exc:
