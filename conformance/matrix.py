@@ -8,7 +8,7 @@ unsupported-by-backend > not-run. `verified` needs at least one passing case.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -110,9 +110,20 @@ def grid(records: Iterable[Record]) -> pd.DataFrame:
     return table.pivot(index=["driver", "capability"], columns="column", values="state").fillna("")
 
 
-def render_text(records: Iterable[Record]) -> str:
-    """The matrix for a terminal: one symbol per cell, and the legend."""
-    table = grid(list(records))
+def render_text(
+    records: Iterable[Record], applicable: Mapping[str, Iterable[str]] | None = None
+) -> str:
+    """The matrix for a terminal: one symbol per cell, and the legend. `applicable` (run.json's,
+    per driver): only those capability rows, as in the report (a row Argo's kind does not have,
+    `auth_sas` under s3, is noise for a driver author), and any row with a failing case."""
+    records = list(records)
+    if applicable is not None:
+        records = [
+            r
+            for r in records
+            if r.capability in applicable.get(r.driver, ()) or r.outcome in FAILURE_LETTERS
+        ]
+    table = grid(records)
     if table.empty:
         return "(no cases ran)"
     lines = []

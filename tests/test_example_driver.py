@@ -35,6 +35,7 @@ def test_the_example_driver_passes_and_runs_only_s3(artconf_server, tmp_path):
     assert meta["drivers"] == ["s3"] and meta["reference"] is False
     grid = result.stdout
     assert "s3: minio" in grid and "azure:" not in grid and "gcs:" not in grid
+    assert " auth_sas " not in grid  # an Azure capability: no row under s3
 
 
 def test_each_planted_bug_shows_once_with_its_contract(artconf_server, tmp_path):

@@ -118,3 +118,16 @@ def test_endpoints_file_runs_only_the_modes_it_holds(artconf_server, tmp_path):
     )
     lines = (reports / "latest" / "records.jsonl").read_text().splitlines()
     assert [json.loads(line)["mode"] for line in lines] == ["plain"]
+
+
+def test_an_empty_selection_is_an_error_and_never_latest(artconf_server, tmp_path):
+    path = endpoints_file(artconf_server, ["minio"], tmp_path / "ep.json")
+    reports = tmp_path / "reports"
+    argv = [sys.executable, "-m", "conformance.cli", "run", "--endpoints", str(path)]
+    argv += ["--backends", "minio", "--tls", "off", "-k", "no_case_is_named_so"]
+    argv += ["--reports", str(reports), "-n", "0"]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 1
+    assert "the selection ran no case (check --backends, --drivers and -k)" in result.stderr
+    assert not (reports / "latest").exists()

@@ -141,9 +141,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not records_path.exists():
         progress(f"artconf: error: the run wrote no records (pytest exit {returncode})")
         return EXIT_FAILED if returncode not in (2, 4) else EXIT_USAGE
-    link_latest(reports, run_dir)
     records = read_records(records_path)
-    print(matrix.render_text(records))
+    if not records:  # never green, and never the `latest` a report or diff reads
+        progress(
+            f"artconf: error: the selection ran no case (check --backends, --drivers and -k); "
+            f"{run_dir} holds no records"
+        )
+        return render_report(run_dir, EXIT_FAILED) if args.report else EXIT_FAILED
+    link_latest(reports, run_dir)
+    print(matrix.render_text(records, _applicable(run_dir / rundir.META)))
     failures = matrix.render_failures(records, records_path=records_path)
     if failures:
         print("\n" + failures)
@@ -154,12 +160,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         + f"; records in {records_path}"
     )
     status = EXIT_FAILED if not matrix.failing_cells(records).empty else EXIT_OK
-    if not records:  # never green: nothing was checked
-        progress("artconf: error: the run ran no case (check --backends, --drivers and -k)")
-        status = EXIT_FAILED
     if args.report:
         status = render_report(run_dir, status)
     return status
+
+
+def _applicable(meta_path: Path) -> dict[str, list[str]] | None:
+    """run.json's capability rows per driver (None when absent or unreadable: every row)."""
+    import json
+
+    try:
+        applicable = json.loads(meta_path.read_text()).get("applicable")
+    except (OSError, ValueError):
+        return None
+    return applicable if isinstance(applicable, dict) else None
 
 
 def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int, int | None]:
