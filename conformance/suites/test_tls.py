@@ -14,7 +14,7 @@ from drivers.core.errors import Code
 
 # Argo has no code of its own for a failed handshake: a plain error, ERR_INTERNAL (spec 1.5).
 TRANSPORT_FAILURE = Code.INTERNAL
-# What a TLS client meeting a plain-HTTP server says: an error that only a handshake gives, so
+# What a TLS client meeting a server without TLS says: an error only a handshake gives, so
 # that a refused connection or a crashing factory never passes for it.
 HANDSHAKE_FAILURE = r"(?i)\bssl|\btls\b|wrong.version|handshake"
 
