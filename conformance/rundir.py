@@ -47,7 +47,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -593,16 +593,10 @@ def _skip(run: Run, path: Path, why: str) -> None:
         run.skipped.append(note)
 
 
-def earlier_runs(run: Run, count: int) -> list[Run]:
-    """The newest `count` usable runs before this one, oldest first.
-
-    A damaged or partial run is skipped (and noted in `run.skipped`): the one before it is used
-    instead, so the diff and the trend compare complete runs only.
-    """
-    loaded: list[Run] = []
-    for path in reversed(history(run)):
-        if len(loaded) >= count:
-            break
+def usable_runs(run: Run, paths: Iterable[Path]) -> Iterator[Run]:
+    """The runs of `paths` that read whole and complete, in order; each other one is skipped
+    and noted in `run.skipped`."""
+    for path in paths:
         try:
             before = load_run(path)
         except RunDirError as exc:
@@ -611,8 +605,17 @@ def earlier_runs(run: Run, count: int) -> list[Run]:
         if before.warnings:
             _skip(run, path, before.warnings[0])
             continue
-        loaded.append(before)
-    return loaded[::-1]
+        yield before
+
+
+def earlier_runs(run: Run, count: int) -> list[Run]:
+    """The newest `count` usable runs before this one, oldest first.
+
+    A damaged or partial run is skipped (and noted in `run.skipped`): the one before it is used
+    instead, so the diff and the trend compare complete runs only.
+    """
+    newest_first = usable_runs(run, reversed(history(run)))
+    return list(itertools.islice(newest_first, count))[::-1]
 
 
 def previous_run(run: Run, previous: str | Path | None = None) -> Run | None:

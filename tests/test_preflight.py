@@ -99,35 +99,30 @@ def test_declared_kinds_no_backend_serves_are_refused(factories, tmp_path, capsy
     assert "none of the chosen backends does" in capsys.readouterr().err
 
 
+def run_on_plain_minio(artconf_server, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """`artconf run --endpoints` with a file holding only the session's plain MinIO."""
+    path = endpoints_file(artconf_server, ["minio"], tmp_path / "ep.json")
+    argv = [sys.executable, "-m", "conformance.cli", "run", "--endpoints", str(path)]
+    argv += ["--backends", "minio", *args, "--reports", str(tmp_path / "reports"), "-n", "0"]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+
+
 def test_endpoints_file_runs_only_the_modes_it_holds(artconf_server, tmp_path):
     """A plain `emulators up --json` file: the TLS column is not-run, with its reason, and no
     case of it is counted (it used to give one error per TLS case)."""
-    path = endpoints_file(artconf_server, ["minio"], tmp_path / "ep.json")
-    reports = tmp_path / "reports"
-    argv = [sys.executable, "-m", "conformance.cli", "run", "--endpoints", str(path)]
-    argv += ["--backends", "minio", "--tls", "both", "-k", "test_save_overwrites"]
-    argv += ["--reports", str(reports), "-n", "0"]
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    result = run_on_plain_minio(artconf_server, tmp_path, "--tls", "both", "-k", "overwrites")
     assert result.returncode == 0, result.stderr[-3000:]
-    meta = json.loads((reports / "latest" / "run.json").read_text())
+    latest = tmp_path / "reports" / "latest"
+    meta = json.loads((latest / "run.json").read_text())
     assert meta["backends"] == ["minio"]
-    assert (
-        "minio-tls" in meta["not_run"]
-        and "not in the endpoints file" in meta["not_run"]["minio-tls"]
-    )
-    lines = (reports / "latest" / "records.jsonl").read_text().splitlines()
+    assert "not in the endpoints file" in meta["not_run"]["minio-tls"]
+    lines = (latest / "records.jsonl").read_text().splitlines()
     assert [json.loads(line)["mode"] for line in lines] == ["plain"]
 
 
 def test_an_empty_selection_is_an_error_and_never_latest(artconf_server, tmp_path):
-    path = endpoints_file(artconf_server, ["minio"], tmp_path / "ep.json")
-    reports = tmp_path / "reports"
-    argv = [sys.executable, "-m", "conformance.cli", "run", "--endpoints", str(path)]
-    argv += ["--backends", "minio", "--tls", "off", "-k", "no_case_is_named_so"]
-    argv += ["--reports", str(reports), "-n", "0"]
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    result = run_on_plain_minio(artconf_server, tmp_path, "--tls", "off", "-k", "no_such_case")
     assert result.returncode == 1
     assert "the selection ran no case (check --backends, --drivers and -k)" in result.stderr
-    assert not (reports / "latest").exists()
+    assert not (tmp_path / "reports" / "latest").exists()

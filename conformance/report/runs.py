@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.report.analysis import setup_difference
-from conformance.rundir import Run, RunDirError, earlier_runs, history, load_run, read_meta
+from conformance.rundir import (
+    Run,
+    RunDirError,
+    earlier_runs,
+    history,
+    load_run,
+    read_meta,
+    usable_runs,
+)
 
 TREND_RUNS = 10
 
@@ -43,25 +51,8 @@ def previous_of(run: Run, candidates: Sequence[Run] = ()) -> Run | None:
         if not setup_difference(run, before):
             return before
     seen = {d.resolve() for c in candidates for d in c.dirs}
-    for path in reversed(history(run)):
-        if path.resolve() in seen or not _same_setup(run, path):
-            continue
-        try:
-            before = load_run(path)
-        except RunDirError as exc:
-            _skip(run, path, str(exc))
-            continue
-        if before.warnings:
-            _skip(run, path, before.warnings[0])
-            continue
-        return before
-    return None
-
-
-def _skip(run: Run, path: Path, why: str) -> None:
-    note = f"skipped earlier run {path}: {why}"  # as conformance.rundir.earlier_runs says it
-    if note not in run.skipped:
-        run.skipped.append(note)
+    further = [p for p in reversed(history(run)) if p.resolve() not in seen]
+    return next(usable_runs(run, (p for p in further if _same_setup(run, p))), None)
 
 
 def load_all(
