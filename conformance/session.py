@@ -186,7 +186,12 @@ class ConformanceSession:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
-        self.recorder.total = len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # After every plugin's deselection (-k, -m run after this plugin's modifyitems). An
+        # xdist controller collects nothing: its workers' collections set the total instead.
+        if session.items:
+            self.recorder.total = len(session.items)
 
     def _case_info(self, item: pytest.Item, column: Column) -> CaseInfo:
         marks = list(item.iter_markers(cases.VERIFIES))
@@ -282,7 +287,7 @@ class ConformanceSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        self.recorder.total = max(self.recorder.total, len(ids))
+        self.recorder.total = len(ids)  # the worker's items, -k applied
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.liveness.close()
