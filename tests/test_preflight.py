@@ -117,6 +117,7 @@ def test_endpoints_file_runs_only_the_modes_it_holds(artconf_server, tmp_path):
     meta = json.loads((latest / "run.json").read_text())
     assert meta["backends"] == ["minio"]
     assert "not in the endpoints file" in meta["not_run"]["minio-tls"]
+    assert "not run: minio-tls: server minio-tls is not in the endpoints file" in result.stdout
     lines = (latest / "records.jsonl").read_text().splitlines()
     assert [json.loads(line)["mode"] for line in lines] == ["plain"]
 

@@ -149,7 +149,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return render_report(run_dir, EXIT_FAILED) if args.report else EXIT_FAILED
     link_latest(reports, run_dir)
-    print(matrix.render_text(records, _applicable(run_dir / rundir.META)))
+    meta = _meta(run_dir / rundir.META)
+    applicable = meta.get("applicable")
+    print(matrix.render_text(records, applicable if isinstance(applicable, dict) else None))
+    for column, why in (meta.get("not_run") or {}).items():
+        print(f"not run: {column}: {why}")
     failures = matrix.render_failures(records, records_path=records_path)
     if failures:
         print("\n" + failures)
@@ -165,15 +169,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
-def _applicable(meta_path: Path) -> dict[str, list[str]] | None:
-    """run.json's capability rows per driver (None when absent or unreadable: every row)."""
+def _meta(meta_path: Path) -> dict:
+    """run.json as written by the session ({} when absent or unreadable: every row shows)."""
     import json
 
     try:
-        applicable = json.loads(meta_path.read_text()).get("applicable")
+        meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
-        return None
-    return applicable if isinstance(applicable, dict) else None
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int, int | None]:
