@@ -3,7 +3,8 @@
 Loading the command line takes a moment (the heavy modules load later, inside each command);
 a Ctrl-C or SIGTERM in that moment would print a traceback from deep inside an import. Until
 `conformance.cli` is loaded, either signal ends the command with one line and its usual exit
-code; nothing has started yet, so there is nothing to clean up. A signal that was ignored when we started stays ignored.
+code; nothing has started yet, so there is nothing to clean up. A signal that was ignored
+when we started stays ignored.
 """
 
 from __future__ import annotations
