@@ -83,7 +83,9 @@ def _gaps(data: object, where: str) -> dict[Capability, Gap]:
     return gaps
 
 
-def parse_profile(data: dict, source: str) -> Profile:
+def parse_profile(data: dict, source: str, *, snapshot: bool = False) -> Profile:
+    """A profile from its YAML. `snapshot`: a copy kept in an older run directory, read for the
+    report only; a known bug written before `fails` was required then declares no failure."""
     required = ("server", "driver", "kind", "description")
     missing = [k for k in required if not data.get(k)]
     if missing:
@@ -110,7 +112,11 @@ def parse_profile(data: dict, source: str) -> Profile:
         if not isinstance(body, dict) or not body.get("reason") or not body.get("reference"):
             raise ProfileError(f"{where}: needs `reason`, `reference` and `fails`")
         try:
-            fails = parse_fails(body.get("fails"), f"{where}.fails")
+            fails = (
+                Fails(())
+                if snapshot and "fails" not in body
+                else parse_fails(body.get("fails"), f"{where}.fails")
+            )
         except ValueError as exc:
             raise ProfileError(str(exc)) from None
         bugs[case] = KnownBug(body["reason"], body["reference"], fails)

@@ -490,7 +490,7 @@ def _read_profile(path: Path, warnings: list[str]) -> Profile | None:
         warnings.append(_snapshot_warning(path, f"not a profile: a YAML {type(data).__name__}"))
         return None
     try:
-        return parse_profile(data, str(path))
+        return parse_profile(data, str(path), snapshot=True)
     except ProfileError as exc:  # a missing field, a gap without a reason: named in the message
         warnings.append(_snapshot_warning(path, exc))
     # An unknown capability (UnknownCapability), or a field of the wrong shape, which the

@@ -135,3 +135,17 @@ def test_a_known_bug_without_the_failure_it_declares_is_refused():
     }
     with pytest.raises(ValueError, match=r"known_bugs\.test_dots\.fails: needs `fails:"):
         parse_profile(data, "srv.yaml")
+
+
+def test_an_older_runs_profile_snapshot_without_fails_still_reads():
+    """Run directories keep their profiles; one from before `fails` was required is read for
+    the report (its known bug declares no failure) instead of skipping the whole run."""
+    data = {
+        "server": "srv",
+        "driver": "s3",
+        "kind": "emulator",
+        "description": "a test backend",
+        "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
+    }
+    profile = parse_profile(data, "run/profiles/srv.yaml", snapshot=True)
+    assert profile.known_bugs["test_dots"].fails == Fails(())
