@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from conformance.targets import UncaughtDriverError
-from drivers.core.errors import ArtifactError, Code
+from drivers.core.errors import ArtifactError, Code, exception_chain
 
 # OpenSSL's words for a failed certificate verification, however a driver wraps them.
 _CERTIFICATE_FAILURE = re.compile(r"certificate[ _]verify[ _]failed|certificate verification", re.I)
@@ -150,15 +150,6 @@ class Backoff:
         self.delays.append(seconds)
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    links: list[BaseException] = []
-    link: BaseException | None = error
-    while link is not None and link not in links:
-        links.append(link)
-        link = link.__cause__ or link.__context__
-    return links
-
-
 def _fail(error: BaseException, message: str) -> None:
     """pytest.fail, chained to the driver's error: what ended the case stays readable to
     `conformance.expectations` (a declared failure absorbs only its own code)."""
@@ -195,7 +186,7 @@ def raises(
     else:
         pytest.fail(f"expected {wanted}, but the call succeeded", pytrace=False)
     message = str(error)
-    caused = cause is not None and any(isinstance(link, cause) for link in _chain(error))
+    caused = cause is not None and any(isinstance(link, cause) for link in exception_chain(error))
     if cause is not None and not caused:
         _fail(error, f"expected {wanted} caused by {cause.__name__}, got: {message}")
     if isinstance(error, UncaughtDriverError) and not caused:

@@ -17,7 +17,6 @@ The session stores the case's `Expect` decision in `item.stash[EXPECTED]`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ import pytest
 from conformance.decision import Expect
 from conformance.declared import ASSERTION, Fails
 from conformance.targets import UncaughtDriverError
-from drivers.core.errors import ArtifactError, is_cert_failure
+from drivers.core.errors import ArtifactError, exception_chain, is_cert_failure
 
 EXPECTED = pytest.StashKey[Expect]()
 
@@ -41,16 +40,8 @@ class Actual:
     certificate: bool = False  # a TLS certificate failure somewhere in the chain
 
 
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def actual_failure(exc: BaseException) -> Actual:
-    chain = list(_chain(exc))
+    chain = list(exception_chain(exc))
     uncaught = next((e for e in chain if isinstance(e, UncaughtDriverError)), None)
     if uncaught is not None:
         return Actual("uncaught driver exception", str(uncaught), absorbable=False)

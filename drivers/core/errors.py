@@ -480,7 +480,7 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def _chain(exc: BaseException, *, wrapped: bool = False) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException, *, wrapped: bool = False) -> Iterator[BaseException]:
     """The exception, then its ``__cause__``/``__context__`` ancestors, each once.
 
     ``wrapped`` also follows azure-core's ``inner_exception``, which its transport sets instead
@@ -526,7 +526,7 @@ def is_cert_failure(exc: BaseException) -> bool:
 
     return any(
         isinstance(link, ssl.SSLCertVerificationError) or is_cert_failure_message(str(link))
-        for link in _chain(exc, wrapped=True)
+        for link in exception_chain(exc, wrapped=True)
     )
 
 
@@ -609,7 +609,7 @@ def from_exception(
     """
     if isinstance(exc, ArtifactError):
         return exc
-    links = list(_chain(exc))
+    links = list(exception_chain(exc))
     facts = [_facts(link) for link in links]
     decisive = next((f for f in facts if f.code or f.status is not None), facts[0])
     code, transient = classify(
