@@ -75,8 +75,8 @@ class Scope:
 def target_scope(target: Target, served: list[str]) -> Scope:
     """The kinds of `served` (kinds some chosen backend serves) the run covers for `target`.
 
-    Raises TargetError when the target cannot be run: a declared kind the factory fails for,
-    or, with nothing declared, no kind it serves.
+    Raises TargetError when the target cannot be run: no chosen backend serves a declared
+    kind, a declared kind the factory fails for, or, with nothing declared, no kind it serves.
     """
     if target.name == "reference":
         return Scope(tuple(served))
@@ -97,6 +97,11 @@ def target_scope(target: Target, served: list[str]) -> Scope:
                 "constructs one driver per declared kind before any case)"
             )
         extra = ("resolution",) if "resolution" in target.kinds and "resolution" in served else ()
+        if not chosen and not extra:
+            raise TargetError(
+                f"{target.name} serves {', '.join(target.kinds)}; none of the chosen backends "
+                f"does (they serve {', '.join(served)}): choose --backends of those kinds"
+            )
         return Scope((*chosen, *extra))
     problems = {k: try_factory(target, kinds.get(k)) for k in storage}
     working = [k for k, p in problems.items() if not p]

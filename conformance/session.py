@@ -61,11 +61,6 @@ class ConformanceSession:
             self.scope = target_scope(self.target, drivers)
         except TargetError as exc:
             raise pytest.UsageError(str(exc)) from None
-        if not self.scope.kinds:
-            raise pytest.UsageError(
-                f"{self.target.name} serves {', '.join(self.target.kinds or ())}; no chosen "
-                f"backend serves that (chosen: {', '.join(backends)})"
-            )
         drivers = list(self.scope.kinds)
         chosen = [b for b in backends if self.profiles[b].driver in drivers]
         storage = [b for b in chosen if not self.profiles[b].is_resolution_source]

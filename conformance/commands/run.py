@@ -92,11 +92,6 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
         scope = target_scope(target, served)
     except (TargetError, UsageError, ProfileError) as exc:
         return str(exc).replace("--artconf-backends", "--backends")
-    if not scope.kinds:
-        return (
-            f"{target.name} serves {', '.join(target.kinds or ())}; none of the chosen backends "
-            f"does (they serve {', '.join(served)}): choose --backends of those kinds"
-        )
     if scope.note:
         progress(f"artconf: {scope.note}")
     if not getattr(args, "backends", None):
@@ -149,7 +144,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return render_report(run_dir, EXIT_FAILED) if args.report else EXIT_FAILED
     link_latest(reports, run_dir)
-    meta = _meta(run_dir / rundir.META)
+    try:
+        meta = rundir.read_meta(run_dir)
+    except rundir.RunDirError:
+        meta = {}  # the grid then shows every row, and nothing is said to be not run
     applicable = meta.get("applicable")
     print(matrix.render_text(records, applicable if isinstance(applicable, dict) else None))
     for column, why in (meta.get("not_run") or {}).items():
@@ -167,17 +165,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         status = render_report(run_dir, status)
     return status
-
-
-def _meta(meta_path: Path) -> dict:
-    """run.json as written by the session ({} when absent or unreadable: every row shows)."""
-    import json
-
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def run_forwarding_signals(command: list[str], env: dict[str, str]) -> tuple[int, int | None]:
