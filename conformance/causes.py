@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from conformance.records import Record
+from conformance.targets import DRIVER_METHODS
 
 # Record outcome -> group state; other outcomes are not failures.
 FAILURE_STATES = {"fail": "fail", "xpass": "xpass", "infra-error": "infra-error"}
@@ -74,9 +75,10 @@ _CERTIFICATE = re.compile(
 )
 _WRONG_KIND = re.compile(r"'NoneType' object has no attribute '(\w+)'")
 _NOT_ARTIFACT_ERROR = re.compile(r"(\w+) raised (\w+): .*\(not an ArtifactError\)")
-_NO_METHODS = re.compile(r"the driver has no method\(s\) ([\w, ]+)")
+# conformance.targets.driver_problem's words, which the guard puts in the case's error.
+_NO_METHODS = re.compile(r"the driver(?: \(\w+\))? has no method\(s\) (\w+(?:, \w+)*)")
+_NO_DRIVER = "the driver factory returned None"
 _NOT_FOUND = re.compile(r"\bNotFound\b|ERR_NOT_FOUND")
-SEVEN_METHODS = "load, open_stream, save, save_stream, delete, list_objects, is_directory"
 
 
 def hint_for(record: Record) -> str | None:
@@ -101,9 +103,9 @@ def hint_for(record: Record) -> str | None:
             "(verify=...), never the OS bundle"
         )
     missing = _NO_METHODS.search(reason)
-    if missing:
-        names = missing.group(1).strip()
-        if names.replace(" ", "") == SEVEN_METHODS.replace(" ", ""):
+    if _NO_DRIVER in reason or missing:
+        names = missing.group(1) if missing else ", ".join(DRIVER_METHODS)
+        if names.split(", ") == list(DRIVER_METHODS):
             return (
                 "the factory returned no driver (None, or an object without any of the seven "
                 "methods): return the driver object (docs/driver-guide.md, 'The seven methods')"

@@ -8,6 +8,7 @@ import re
 from conformance.causes import cause_of, group_failures, hint_for
 from conformance.matrix import render_failures
 from conformance.records import Record
+from conformance.targets import DRIVER_METHODS, driver_problem
 
 TLS_REASON = (
     "ERR_INTERNAL: loading key 'in/{i}/a.txt' in bucket 'artconf-{hex}' at 127.0.0.1:{port}: "
@@ -111,12 +112,13 @@ def test_hints_the_kit_knows():
     assert "s3.caSecret" in hint_for(tls) and "6.1" in hint_for(tls)
     gcs_tls = rec(driver="gcs", reason="SSLError: CERTIFICATE_VERIFY_FAILED")
     assert "context.ca_bundle" in hint_for(gcs_tls)
-    none = rec(
-        reason="python:m:f: the driver has no method(s) load, open_stream, save, save_stream, "
-        "delete, list_objects, is_directory"
-    )
+    # The guard's own words (conformance.targets.driver_problem), so that they cannot drift.
+    none = rec(reason=f"python:m:f: {driver_problem(None)}")
     assert "returned no driver" in hint_for(none)
-    some = rec(reason="python:m:f: the driver has no method(s) save_stream")
+    empty = rec(reason=f"python:m:f: {driver_problem(object())}")
+    assert "returned no driver" in hint_for(empty)
+    half = type("Half", (), {m: lambda self: None for m in DRIVER_METHODS if m != "save_stream"})
+    some = rec(reason=f"python:m:f: {driver_problem(half())}")
     assert "add the method(s) save_stream" in hint_for(some)
     wrong_kind = rec(
         driver="azure", reason="'NoneType' object has no attribute 'access_key_secret'"
