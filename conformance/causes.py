@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from conformance.records import Record
 from conformance.targets import DRIVER_METHODS
+from drivers.core.errors import is_cert_failure_message
 
 # Record outcome -> group state; other outcomes are not failures.
 FAILURE_STATES = {"fail": "fail", "xpass": "xpass", "infra-error": "infra-error"}
@@ -68,11 +69,6 @@ def cause_of(record: Record) -> str:
     return cause
 
 
-_CERTIFICATE = re.compile(
-    r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|self[- ]signed certificate|"
-    r"unknown (?:certificate )?authority|SSLError|TLS certificate failure",
-    re.I,
-)
 _WRONG_KIND = re.compile(r"'NoneType' object has no attribute '(\w+)'")
 _NOT_ARTIFACT_ERROR = re.compile(r"(\w+) raised (\w+): .*\(not an ArtifactError\)")
 # conformance.targets.driver_problem's words, which the guard puts in the case's error.
@@ -92,7 +88,7 @@ def hint_for(record: Record) -> str | None:
             "a case expected to fail passed: drop the stale declaration (the factory's "
             "deviations, or the server profile's known_bugs entry)"
         )
-    if _CERTIFICATE.search(reason):
+    if is_cert_failure_message(reason):  # OpenSSL's words, as the drivers classify them
         if record.driver == "s3":
             return (
                 "the CA arrives in the artifact's s3.caSecret (caSecret in Argo, spec 6.1): read "

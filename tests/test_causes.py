@@ -112,6 +112,8 @@ def test_hints_the_kit_knows():
     assert "s3.caSecret" in hint_for(tls) and "6.1" in hint_for(tls)
     gcs_tls = rec(driver="gcs", reason="SSLError: CERTIFICATE_VERIFY_FAILED")
     assert "context.ca_bundle" in hint_for(gcs_tls)
+    handshake = rec(reason="SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number")
+    assert hint_for(handshake) is None  # TLS to a plain server: no CA would help
     # The guard's own words (conformance.targets.driver_problem), so that they cannot drift.
     none = rec(reason=f"python:m:f: {driver_problem(None)}")
     assert "returned no driver" in hint_for(none)
