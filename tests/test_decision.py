@@ -125,27 +125,23 @@ def test_case_info_travels_as_a_plain_dict():
     assert info.column.key == "srv" and case(mode="tls").column.key == "srv-tls"
 
 
+# A profile whose known bug predates `fails` (no failure declared).
+WITHOUT_FAILS = {
+    "server": "srv",
+    "driver": "s3",
+    "kind": "emulator",
+    "description": "a test backend",
+    "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
+}
+
+
 def test_a_known_bug_without_the_failure_it_declares_is_refused():
-    data = {
-        "server": "srv",
-        "driver": "s3",
-        "kind": "emulator",
-        "description": "a test backend",
-        "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
-    }
     with pytest.raises(ValueError, match=r"known_bugs\.test_dots\.fails: needs `fails:"):
-        parse_profile(data, "srv.yaml")
+        parse_profile(WITHOUT_FAILS, "srv.yaml")
 
 
 def test_an_older_runs_profile_snapshot_without_fails_still_reads():
     """Run directories keep their profiles; one from before `fails` was required is read for
     the report (its known bug declares no failure) instead of skipping the whole run."""
-    data = {
-        "server": "srv",
-        "driver": "s3",
-        "kind": "emulator",
-        "description": "a test backend",
-        "known_bugs": {"test_dots": {"reason": "refuses dots", "reference": "srv#1"}},
-    }
-    profile = parse_profile(data, "run/profiles/srv.yaml", snapshot=True)
+    profile = parse_profile(WITHOUT_FAILS, "run/profiles/srv.yaml", snapshot=True)
     assert profile.known_bugs["test_dots"].fails == Fails(())
