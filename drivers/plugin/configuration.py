@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from drivers.core.errors import BadRequest
+from drivers.core.errors import ArtifactError, BadRequest
 from drivers.core.model import Artifact, ArtifactLocation
 from drivers.core.model.base import ArgoModel, SecretKeySelector
 from drivers.core.model.locations import KEY_FIELD
@@ -73,7 +73,7 @@ def encode(location: ArtifactLocation, secrets: SecretSource | None) -> tuple[st
         for selector in selectors(concrete):
             try:
                 value = secrets.get(selector.name, selector.key)
-            except Exception:  # the plugin reports the missing secret itself
+            except ArtifactError:  # the plugin reports the missing secret itself
                 continue
             values.setdefault(selector.name, {})[selector.key] = value.reveal()
         if values:

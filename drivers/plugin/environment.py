@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from drivers.core.context import SETTINGS_PREFIXES, DriverContext
+from drivers.core.context import DriverContext
 
 CA_BUNDLE = "SSL_CERT_FILE"
 GCS_ENDPOINT = "STORAGE_EMULATOR_HOST"
@@ -41,5 +41,4 @@ def context_from(environ: Mapping[str, str] | None = None) -> DriverContext:
         overrides["gcs_endpoint"] = endpoint if "://" in endpoint else f"http://{endpoint}"
     if environ.get("TMPDIR"):
         overrides["temp_dir"] = Path(environ["TMPDIR"])
-    settings = {k: v for k, v in environ.items() if k.startswith(SETTINGS_PREFIXES)}
-    return DriverContext(settings=settings, **overrides)
+    return DriverContext.from_environment(environ, **overrides)
