@@ -28,12 +28,17 @@ from drivers.core.deviations import deviations
 VERIFIES = "artconf_verifies"
 REQUIRES = "artconf_requires"
 DEVIATION = "artconf_deviation"
+DIFFERENTIAL = "artconf_differential"
 
 MARKERS = (
     f"{VERIFIES}(capability): the one capability an artconf case verifies",
     f"{REQUIRES}(*capabilities): capabilities an artconf case needs to run",
     f"{DEVIATION}(id): the deviation (drivers/core/deviations.yaml) an artconf case checks",
+    f"{DIFFERENTIAL}: a case comparing the target with the reference (conformance.differential)",
 )
+
+#: A case of the differential lane: collected only for a target that asks for it.
+differential = getattr(pytest.mark, DIFFERENTIAL)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -21,6 +21,7 @@ from conformance.commands import (
     bench,
     clean,
     init_driver,
+    plugin,
     report,
     resolve,
     run,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     init_driver.register(sub)
     bench.register(sub)
     run.register(sub)
+    plugin.register(sub)
     resolve.register(sub)
     report.register(sub)
     clean.register(sub)

@@ -90,6 +90,9 @@ class TargetView:
     name: str
     capabilities: Mapping[str, frozenset[Capability]] = field(default_factory=dict)
     deviations: frozenset[str] = frozenset()
+    #: Capabilities whose evidence the kit cannot gather for this target, with why (a plugin
+    #: runs in its own process, where the kit's observers are not).
+    unprovable: Mapping[str, str] = field(default_factory=dict)
 
 
 def decide(
@@ -102,9 +105,10 @@ def decide(
 
     `deviation_refs` maps a deviation id to (its driver, "" for every driver; its reference;
     the failure it declares).
-    Order: a missing capability (driver first, then backend, for the verified capability and
-    then each prerequisite) skips; a deviation the target declares for this driver, then a
-    known bug of the server, makes a strict xfail; otherwise the case runs.
+    Order: a missing capability (driver first, then what the kit cannot prove for this target,
+    then the backend, for the verified capability and then each prerequisite) skips; a
+    deviation the target declares for this driver, then a known bug of the server, makes a
+    strict xfail; otherwise the case runs.
     """
     declared = target.capabilities.get(case.driver, frozenset())
     for name in (case.capability, *case.requires):
@@ -114,6 +118,14 @@ def decide(
                 "driver",
                 name,
                 f"unsupported-by-driver: {target.name} ({case.driver}) lacks {name}",
+            )
+        why = target.unprovable.get(name)
+        if why:
+            return Skip(
+                "backend",
+                name,
+                f"unsupported-by-backend: {profile.backend} ({case.mode}) cannot prove {name} "
+                f"for {target.name}: {why}",
             )
         gap = profile.gap(capability, case.mode)
         if gap is not None:

@@ -23,6 +23,7 @@ from conformance.declared import ASSERTION, Fails, parse_fails
 from conformance.expectations import EXPECTED, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.logwindow import LogWindow
+from conformance.plugin_targets import close_target
 from conformance.preflight import target_scope
 from conformance.profiles import RESOLUTION, Profile, load_profiles, profile_dirs
 from conformance.recorder import CASE, INFRA, REFERENCE, SERVER, SKIP, Recorder
@@ -85,6 +86,7 @@ class ConformanceSession:
             self.target.name,
             {d: self.target.capabilities(d) for d in drivers},
             self.target.deviations,
+            self.target.unprovable,
         )
         self.deviation_refs = deviation_refs()
         self.run_id = config.getoption("artconf_run_id") or new_run_id()
@@ -170,6 +172,9 @@ class ConformanceSession:
             params = getattr(getattr(item, "callspec", None), "params", {})
             if not isinstance(params.get(fixture), str):  # nothing chosen for it in this run
                 deselected.append(item)
+                continue
+            if item.get_closest_marker(cases.DIFFERENTIAL) and not self.target.differential:
+                deselected.append(item)  # the differential lane: only for a target asking
                 continue
             info = self._case_info(item, Column.parse(params[fixture]))
             item.stash[_CASE] = info
@@ -286,6 +291,7 @@ class ConformanceSession:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.liveness.close()
+        close_target(self.target)  # plugin processes of a plugin-exec target
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:

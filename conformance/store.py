@@ -133,6 +133,19 @@ class Store:
             self.context_with(location, **context),
         )
 
+    def reference_for(self, location: Location) -> Any:
+        """The kit's reference driver for `location`: the yardstick of the differential lane
+        (`conformance.differential`), closed with the case's other drivers."""
+        from drivers import new_driver
+
+        driver = new_driver(
+            self.artifact_in(location, ""),
+            MemorySecretSource(location.secrets),
+            self.context_with(location),
+        )
+        self._drivers.append(driver)
+        return driver
+
     # other servers of the case's kind --------------------------------------------------
     @property
     def server(self) -> Server:

@@ -1,6 +1,8 @@
 """The driver under test: a target string turned into driver factories and declarations.
 
     reference                       the kit's reference drivers
+    plugin:SOCKET, plugin-exec:COMMAND, argo-go
+                                    an Argo artifact plugin (`conformance.plugin_targets`)
     python:package.module:factory   `factory(artifact, secrets, context)` returns an object with
                                     the seven driver methods, and optionally `capabilities` and
                                     `close()`. The factory may carry `kinds` (the location types
@@ -59,6 +61,13 @@ class Target:
     #: The location kinds the target says it serves (`factory.kinds`, or the keys of its
     #: capability mapping); None: not declared, so the preflight infers them.
     kinds: tuple[str, ...] | None = None
+    #: Where the declarations came from, when not from the factory itself (plugin targets).
+    declared_by: str = ""
+    #: Capabilities the kit cannot prove for this target, with why (`decision.TargetView`).
+    unprovable: Mapping[str, str] = field(default_factory=dict)
+    #: Run the differential lane: each scenario also through the reference, outcomes compared
+    #: (`conformance.differential`; `factory.differential = True`).
+    differential: bool = False
 
     def capabilities(self, driver: str) -> frozenset[Capability]:
         if self.declared is None:
@@ -210,10 +219,13 @@ def parse_target(text: str) -> Target:
                 f"target {text!r}: unknown deviation id(s) {unknown}; "
                 "see drivers/core/deviations.yaml"
             )
-        return Target(text, factory, declared, deviation_ids, kinds)
-    if text.startswith("plugin:"):
-        raise TargetError(
-            f"target {text!r}: gRPC plugin targets are not supported yet "
-            "(use `reference` or `python:package.module:callable`)"
-        )
-    raise TargetError(f"target {text!r}: expected `reference` or `python:package.module:callable`")
+        differential = bool(getattr(factory, "differential", False))
+        return Target(text, factory, declared, deviation_ids, kinds, differential=differential)
+    if text.startswith(("plugin:", "plugin-exec:")) or text == "argo-go":
+        from conformance.plugin_targets import parse_plugin_target
+
+        return parse_plugin_target(text)
+    raise TargetError(
+        f"target {text!r}: expected `reference`, `python:package.module:callable`, "
+        "`plugin:SOCKET`, `plugin-exec:COMMAND` or `argo-go`"
+    )

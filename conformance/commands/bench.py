@@ -31,6 +31,29 @@ def cmd_bench_stream(args: argparse.Namespace) -> int:
     return EXIT_OK if result["met_targets"] else EXIT_FAILED
 
 
+def cmd_bench_plugin(args: argparse.Namespace) -> int:
+    from conformance import bench, bench_plugin
+
+    try:
+        max_size = bench.parse_size(args.max_size)
+    except ValueError:
+        progress(
+            f"artconf: error: --max-size {args.max_size!r}: expected a number with KiB, MiB, "
+            "GiB, KB, MB or GB"
+        )
+        return EXIT_USAGE
+    try:
+        bench_plugin.schedule(args.transfers, max_size)
+    except ValueError as exc:
+        progress(f"artconf: error: {exc}")
+        return EXIT_USAGE
+    result = bench_plugin.bench_plugin(args.transfers, max_size, progress)
+    path = bench_plugin.write_result(result, Path(args.out))
+    print(json.dumps(result, indent=2))
+    progress(f"written to {path}")
+    return EXIT_OK if result["met_targets"] else EXIT_FAILED
+
+
 REPORT_TARGET_SECONDS = 15.0  # issue 7: the report of 10,000 records
 
 
@@ -102,6 +125,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     stream.add_argument("--size", default="1GiB", help="bytes to stream each way (default 1GiB)")
     stream.add_argument("--out", default="reports/bench", help="directory for the JSON result")
     stream.set_defaults(func=cmd_bench_stream)
+    plugin = bench_sub.add_parser(
+        "plugin",
+        help="concurrent Load/Save/OpenStream/SaveStream through one `artconf plugin serve`",
+        description=module_doc("conformance.bench_plugin"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plugin.add_argument(
+        "--transfers",
+        type=int,
+        default=64,
+        help="transfers started at once, at least 4; the server runs 64 at a time (default 64)",
+    )
+    plugin.add_argument(
+        "--max-size", default="256MiB", help="the largest transfer's size (default 256MiB)"
+    )
+    plugin.add_argument("--out", default="reports/bench", help="directory for the JSON result")
+    plugin.set_defaults(func=cmd_bench_plugin)
     report_bench = bench_sub.add_parser(
         "report",
         help="`artconf report` time and HTML size on synthetic records",

@@ -92,6 +92,11 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
         scope = target_scope(target, served)
     except (TargetError, UsageError, ProfileError) as exc:
         return str(exc).replace("--artconf-backends", "--backends")
+    finally:
+        if "target" in locals():
+            from conformance.plugin_targets import close_target
+
+            close_target(target)  # a plugin the preflight started
     if scope.note:
         progress(f"artconf: {scope.note}")
     if not getattr(args, "backends", None):
