@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,21 @@ def round_trip(store: Any, driver: Any, artifact: Any, data: bytes, objects: Any
 
 
 # --- expected errors --------------------------------------------------------------------------
+
+
+def settled(read: Callable[[], list[str]], *, within: float = 5.0) -> list[str]:
+    """`read()` once it is empty, or its last value after `within` seconds.
+
+    For what a driver cleans up after a call it was cancelled in: a plugin aborts in its own
+    process after the call has already returned to the kit (spec 1.4), so an open upload may
+    linger a moment. A driver that never cleans up still fails, `within` seconds later.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        value = read()
+        if not value or time.monotonic() >= deadline:
+            return value
+        time.sleep(0.1)
 
 
 class Backoff:

@@ -133,19 +133,21 @@ class PluginProcesses:
 
     def close(self) -> None:
         with self.lock:
-            for process, _, _ in self.started.values():
-                if process.poll() is None:
-                    process.terminate()
-            for process, _, _ in self.started.values():
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            self.started.clear()
-            if self.root is not None:
-                shutil.rmtree(self.root, ignore_errors=True)
-                self.root = None
+            try:
+                for process, _, _ in self.started.values():
+                    if process.poll() is None:
+                        process.terminate()
+                for process, _, _ in self.started.values():
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+            finally:  # the sockets, logs and temp files go whatever happened above
+                self.started.clear()
+                if self.root is not None:
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    self.root = None
 
 
 def log_tail(log: Path, lines: int = 5) -> str:

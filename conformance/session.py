@@ -290,8 +290,10 @@ class ConformanceSession:
         self.recorder.total = len(ids)  # the worker's items, -k applied
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.liveness.close()
-        close_target(self.target)  # plugin processes of a plugin-exec target
+        try:
+            close_target(self.target)  # plugin processes of a plugin-exec target
+        finally:
+            self.liveness.close()
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:

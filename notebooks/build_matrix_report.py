@@ -57,9 +57,9 @@ CELLS = [
         "markdown",
         "title",
         "# Matrix report\n\nThe conformance matrix of one run of `artconf "
-        "run`: headline, grid, failures, changes since the previous run, trend, backend fidelity "
-        "and the deviation registry. Built by `notebooks/build_matrix_report.py`; run it with "
-        "`artconf report`.",
+        "run`: headline, grid, failures, changes since the previous run, trend, backend fidelity, "
+        "the deviation registry and, for a run against Argo's own drivers, reference vs Argo. "
+        "Built by `notebooks/build_matrix_report.py`; run it with `artconf report`.",
     ),
     ("code", "parameters", PARAMETERS),
     ("code", "check-kernel", CHECK_KERNEL),
@@ -77,6 +77,7 @@ CELLS = [
     ("code", "trend", "display(HTML(report.trend_html(runs)))\n"),
     ("code", "fidelity", "display(HTML(report.fidelity_html(run)))\n"),
     ("code", "deviations", "display(HTML(report.deviations_html(run)))\n"),
+    ("code", "versus", "display(HTML(report.versus_html(run)))\n"),
     ("code", "script", "display(HTML(report.script_html()))\n"),
 ]
 

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from conformance import kinds
 from drivers.plugin import argo_go
 from emulators.tools import ToolError
 from tests.servers import unique_name
+
+REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.servers("minio")
 
@@ -76,7 +79,9 @@ def test_usage_error_exits_2(argo_go_binary, tmp_path):
     assert out.returncode == 2, out.stderr
 
 
-def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_server, tmp_path):
+def _client_report(argo_go_binary, artconf_server, tmp_path, serve_argv):
+    """Argo's own client (argo-go client) against the plugin `serve_argv + [SOCKET]` on MinIO:
+    (its JSON report, the plugin's exit code after SIGTERM, the socket path)."""
     endpoint = artconf_server("minio")
     kind = kinds.get("s3")
     bucket = unique_name()
@@ -87,15 +92,11 @@ def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_serve
     config.write_text(yaml.safe_dump({location.type: fields, "secrets": location.secrets}))
 
     # A socket in a directory that does not exist yet (Argo issue #16784).
-    socket = tmp_path / "plugins" / "argo-go" / "socket"
-    env = {**os.environ, "EXECUTOR_RETRY_BACKOFF_STEPS": "2"}
+    socket = tmp_path / "plugins" / "under-test" / "socket"
+    env = {**os.environ, "EXECUTOR_RETRY_BACKOFF_STEPS": "2", "PYTHONPATH": str(REPO)}
     with open(tmp_path / "serve.log", "wb") as log:
         serve = subprocess.Popen(
-            [str(argo_go_binary), str(socket)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            env=env,
+            [*serve_argv, str(socket)], stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env
         )
     try:
         _wait_for(socket, serve)
@@ -119,7 +120,6 @@ def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_serve
     finally:
         serve.send_signal(signal.SIGTERM)
         serve_rc = serve.wait(timeout=30)
-
     assert client.stdout, client.stderr[-3000:]
     report = json.loads(client.stdout)
     failed = {name: r for name, r in report["rpcs"].items() if not r["ok"]}
@@ -127,6 +127,13 @@ def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_serve
     assert report["ok"] and client.returncode == 0
     assert set(report["rpcs"]) == STEPS
     assert report["argo_version"] == argo_go.ARGO_VERSION
+    return report, serve_rc, socket
+
+
+def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_server, tmp_path):
+    report, serve_rc, socket = _client_report(
+        argo_go_binary, artconf_server, tmp_path, [str(argo_go_binary)]
+    )
     rpcs = {name: r.get("detail", {}) for name, r in report["rpcs"].items()}
     assert rpcs["OpenStream"]["bytes"] > 2 * 2**20  # more than one 2 MiB frame
     assert rpcs["IsDirectory"] == {"file": False, "prefix": True}
@@ -138,6 +145,22 @@ def test_argo_client_against_argo_drivers_on_minio(argo_go_binary, artconf_serve
     assert rpcs["SaveStream"]["fallback"] is True
     assert serve_rc == 0  # SIGTERM is a graceful stop
     assert not socket.exists()  # ... that removes its socket
+
+
+def test_argo_client_drives_artconf_plugin_serve_through_all_eight_rpcs(
+    argo_go_binary, artconf_server, tmp_path
+):
+    """Wire compatibility proven by Argo's own client, not the kit's: the six RPCs of v4.0.5
+    through `workflow/artifacts/plugin`, GetCapabilities and SaveStream framed by hand."""
+    serve = [sys.executable, "-m", "conformance.cli", "plugin", "serve", "--driver", "s3"]
+    report, serve_rc, socket = _client_report(argo_go_binary, artconf_server, tmp_path, serve)
+    rpcs = {name: r.get("detail", {}) for name, r in report["rpcs"].items()}
+    assert rpcs["OpenStream"]["bytes"] > 2 * 2**20
+    assert rpcs["IsDirectory"] == {"file": False, "prefix": True}
+    assert rpcs["LoadMissing"]["code"] == "ERR_NOT_FOUND"
+    assert rpcs["GetCapabilities"] == {"supports_save_stream": True}
+    assert rpcs["SaveStream"].get("fallback") is not True  # streamed, not buffered
+    assert serve_rc == 0 and not socket.exists()
 
 
 def test_missing_go_is_a_tool_error(monkeypatch, tmp_path):

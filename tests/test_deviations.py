@@ -30,7 +30,7 @@ REQUIRED_IDS = {
     "compression-level-always-honoured",
     "s3-no-such-bucket-not-found",
     "relocate-partial-location",
-    "untrimmed-credentials",
+    "s3-untrimmed-credentials",
     "sse-c-requires-enable-encryption",
     "gcs-service-account-optional",
 }
@@ -57,7 +57,7 @@ def test_references_match_the_spec() -> None:
     assert 9108 in get_deviation("gcs-service-account-optional").issues
     assert 10394 in get_deviation("compression-level-always-honoured").issues
     assert get_deviation("ca-secret-invalid-pem").section == "6.1"
-    assert get_deviation("untrimmed-credentials").section == "6.3"
+    assert get_deviation("s3-untrimmed-credentials").section == "6.3"
     assert get_deviation("zip-single-file-base-name").section == "5.3"
 
 

@@ -409,7 +409,7 @@ def test_wrong_secret_is_forbidden_and_not_shown(minio_target: S3Target, tmp_pat
 
 
 def test_whitespace_around_credentials_is_stripped(minio: S3Target, tmp_path: Path) -> None:
-    """Deviation untrimmed-credentials: a trailing newline in a Secret still authenticates."""
+    """Deviation s3-untrimmed-credentials: a trailing newline in a Secret still authenticates."""
     bucket = minio.new_bucket()
     creds = minio.endpoint.credentials
     padded = {"accessKey": f" {creds['access_key']}\n", "secretKey": f"{creds['secret_key']}\n"}

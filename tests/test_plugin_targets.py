@@ -3,6 +3,7 @@ plugin, and bad plugins that must end in a clear error, never a hang (issue 13).
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -198,7 +199,10 @@ def test_a_killed_run_leaves_no_plugin_behind(tmp_path):
         time.sleep(300)
         """
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # what the killed run leaves stays in tmp_path
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
     child = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
@@ -246,3 +250,28 @@ def test_the_matrix_through_the_kits_plugin_verifies_what_the_reference_does(
     assert set(skipped.state) == {"unsupported-by-backend"}, skipped
     reasons = {r.reason for r in records if r.capability in unprovable}
     assert all("cannot prove" in r and "plugin" in r for r in reasons), reasons
+
+
+def test_a_go_plugin_from_outside_runs_with_nothing_but_its_command(tmp_path, artconf_server):
+    """Acceptance: a plugin in another language, outside the repository (the argo-go program's
+    own server mode, built into the tool cache), runs through `plugin-exec:` given only its
+    command: no declaration, so Argo's set for each kind it serves. It is Argo, declaring no
+    deviation: it may fail only the cases a deviation row says Argo fails."""
+    from drivers.plugin import argo_go
+
+    binary = argo_go.binary()
+    result, records = run_matrix(
+        artconf_server,
+        tmp_path,
+        target=f"plugin-exec:{binary}",
+        backends=("minio",),
+        tls="off",
+        k="test_roundtrip or test_streaming",
+        shared_servers=True,
+    )
+    assert records, result.stdout[-3000:] + result.stderr[-3000:]
+    assert {r.driver for r in records} == {"s3"}
+    assert sum(r.outcome == "pass" for r in records) > 20
+    failing = {r.case for r in records if r.outcome in ("fail", "xpass", "infra-error")}
+    with_rows = {"test_roundtrip::test_save_above_part_size_is_multipart"}
+    assert failing <= with_rows, failing - with_rows

@@ -188,8 +188,10 @@ def test_a_deviation_is_checked_against_the_registry_at_import():
     short = [m.args[0] for m in cases.deviation("raw-prefix-siblings")]
     assert sorted(short) == ["azure-raw-prefix-siblings", "gcs-raw-prefix-siblings"]
     assert [m.args[0] for m in cases.deviation("untrimmed-credentials")] == [
-        "untrimmed-credentials"
+        "s3-untrimmed-credentials"
     ]
+    core = [m.args[0] for m in cases.deviation("zip-single-file-base-name")]
+    assert core == ["zip-single-file-base-name"]
 
 
 # --- the vocabulary ----------------------------------------------------------------------------

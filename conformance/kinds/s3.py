@@ -85,10 +85,16 @@ class S3Admin(Admin):
         s3 = self.client
         try:
             self._remove_versions(name)
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-                if keys:
-                    s3.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+            # MinIO lists an object `a` but hides `a/b` behind it until `a` is gone (it stores
+            # objects as files): list and delete again until the listing is empty.
+            for _ in range(8):
+                pages = s3.get_paginator("list_objects_v2").paginate(Bucket=name)
+                keys = [{"Key": o["Key"]} for page in pages for o in page.get("Contents", [])]
+                if not keys:
+                    break
+                for start in range(0, len(keys), 1000):
+                    batch = keys[start : start + 1000]
+                    s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
             for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
                 s3.abort_multipart_upload(
                     Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]

@@ -5,6 +5,7 @@
     html.py       one HTML fragment per section, from templates/*.html.j2 and static/
     notebook.py   the notebook's kernel and parameters, its execution (interrupts), the export
     synthetic.py  synthetic run directories for `artconf bench report`
+    versus.py     the "Reference vs Argo" section: agreements, declared and undeclared differences
 
 Reading run directories is `conformance.rundir`'s; its reading names are exported here too,
 since the notebook (notebooks/matrix_report.ipynb) calls everything as `report.<name>`.
@@ -59,6 +60,7 @@ from conformance.report.notebook import (
 )
 from conformance.report.runs import TREND_RUNS, load_all, previous_of, trend_runs
 from conformance.report.synthetic import write_synthetic_runs
+from conformance.report.versus import versus_html
 from conformance.rundir import (
     NotARunDir,
     Run,
@@ -133,5 +135,6 @@ __all__ = [
     "trend_html",
     "trend_runs",
     "verdict",
+    "versus_html",
     "write_synthetic_runs",
 ]

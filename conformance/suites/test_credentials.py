@@ -72,6 +72,7 @@ def test_session_token_round_trip(store):
 
 @verifies("auth_session_token")
 @requires("load")
+@deviation("refusals-are-typed")
 def test_temporary_keys_without_token_are_rejected(store):
     """The same temporary key and secret without the token are refused (negative control, 2.1)."""
     store.objects.put("session/file.txt", b"x")
@@ -95,6 +96,7 @@ def test_assume_role_with_environment_source_credentials(store, monkeypatch):
 
 @verifies("auth_assume_role")
 @requires("load")
+@deviation("refusals-are-typed")
 def test_assume_role_without_source_credentials_fails(store, monkeypatch):
     """roleARN with nothing in the default chain fails as unauthenticated, at once (6.3)."""
     store.objects.put("role/file.txt", b"x")
@@ -198,6 +200,7 @@ def test_sas_token_round_trip(store):
 
 @verifies("auth_sas")
 @requires("save", "load")
+@deviation("refusals-are-typed")
 def test_read_only_sas_cannot_write(store):
     """A read-only SAS loads but a save with it is ERR_FORBIDDEN and writes nothing (2.3)."""
     store.objects.put("sas/present.txt", b"readable")
@@ -215,6 +218,7 @@ def test_read_only_sas_cannot_write(store):
 
 @verifies("auth_sas")
 @requires("load")
+@deviation("refusals-are-typed")
 def test_expired_sas_is_rejected(store):
     """An expired SAS token is refused (ERR_FORBIDDEN or ERR_UNAUTHORIZED), not retried (2.3)."""
     store.objects.put("sas/present.txt", b"readable")

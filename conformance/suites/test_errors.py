@@ -21,6 +21,7 @@ def wrong_secrets(store) -> MemorySecretSource:
 
 
 @verifies("load")
+@deviation("failed-load-leaves-file")
 def test_load_missing_key_is_not_found(store):
     """load of a missing key is ERR_NOT_FOUND, not transient, not retried (1.5, 11.7)."""
     store.objects.put("present.txt", b"x")
@@ -47,6 +48,7 @@ def test_load_from_missing_bucket_is_not_found(store):
 
 @verifies("auth_rejects_bad_credentials")
 @requires("load")
+@deviation("refusals-are-typed")
 def test_wrong_credentials_are_rejected(store):
     """A wrong secret is ERR_FORBIDDEN or ERR_UNAUTHORIZED, not transient (1.5, 6.5)."""
     store.objects.put("file.txt", b"secret data")
@@ -62,6 +64,7 @@ def test_wrong_credentials_are_rejected(store):
 
 @verifies("auth_rejects_bad_credentials")
 @requires("save")
+@deviation("refusals-are-typed")
 def test_wrong_credentials_write_nothing(store):
     """save with a wrong secret is refused and leaves no object behind (1.5)."""
     path = store.local_file("in.txt", b"data")

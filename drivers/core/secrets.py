@@ -60,7 +60,7 @@ class SecretValue:
         return self._raw
 
     def strip(self) -> SecretValue:
-        """A copy without surrounding whitespace (see deviation ``untrimmed-credentials``)."""
+        """A copy without surrounding whitespace (see deviation ``s3-untrimmed-credentials``)."""
         return SecretValue(self._raw.strip())
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -179,7 +179,7 @@ class DirectorySecretSource:
     """Secrets mounted as files, ``ROOT/<secret name>/<key>``, as in a workflow pod.
 
     Values are returned verbatim, trailing newline included: Argo reads the file as is, and
-    whether to trim is each driver's decision (deviation ``untrimmed-credentials``).
+    whether to trim is each driver's decision (deviation ``s3-untrimmed-credentials``).
     """
 
     def __init__(self, root: str | Path) -> None:

@@ -310,7 +310,7 @@ def _new_botocore_session() -> botocore.session.Session:
 
 
 def _read_static_keys(s3: S3Bucket, secrets: SecretSource) -> StaticKeys | None:
-    """Static keys, whitespace stripped (deviation ``untrimmed-credentials``)."""
+    """Static keys, whitespace stripped (deviation ``s3-untrimmed-credentials``)."""
     access = read_selector(secrets, s3.access_key_secret, field="s3.accessKeySecret")
     secret = read_selector(secrets, s3.secret_key_secret, field="s3.secretKeySecret")
     if access is not None and secret is None and s3.secret_key_secret is None:

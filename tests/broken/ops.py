@@ -195,3 +195,16 @@ delete_removes_sibling_prefix = variant(DeleteRemovesSiblingPrefix)
 save_skips_empty_file = variant(SaveSkipsEmptyFile)
 list_includes_folder_markers = variant(ListIncludesFolderMarkers)
 save_uses_base_name_key = variant(SaveUsesBaseNameKey)
+
+
+def _differential(cls: type[Wrapped]) -> Callable[[Artifact, SecretSource, DriverContext], Wrapped]:
+    """`variant(cls)` that also asks for the differential lane (tests/test_differential.py)."""
+    factory = variant(cls)
+    factory.kinds = ["s3"]  # type: ignore[attr-defined]
+    factory.differential = True  # type: ignore[attr-defined]
+    return factory
+
+
+#: The reference itself, compared with the reference: the lane must find no difference.
+unchanged_in_the_lane = _differential(Wrapped)
+list_includes_folder_markers_in_the_lane = _differential(ListIncludesFolderMarkers)
