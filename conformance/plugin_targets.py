@@ -12,7 +12,8 @@ process per distinct environment, on first use; `plugin:SOCKET` has the environm
 gave it. The retry clock of a case (`DriverContext.sleep`) cannot cross a process boundary:
 through a plugin, "not retried" is checked by the error's flag alone.
 
-What a plugin supports comes from, in order: `--artconf-declaration FILE` (ARTCONF_DECLARATION);
+What a plugin supports comes from, in order: `artconf run --declaration FILE` (for plain
+pytest, ARTCONF_DECLARATION);
 a file `artconf-plugin.yaml` beside the plugin's executable (plugin-exec) or its socket
 (plugin:); for the kit's own `artconf plugin serve`, the declaration of the drivers it serves;
 else Argo's own set for each kind (spec 1.3). A declaration file holds `kinds`, `capabilities`
@@ -261,8 +262,8 @@ def parse_plugin_target(text: str):
         from drivers.plugin import argo_go
         from emulators.tools import ToolError
 
-        try:
-            binary = argo_go.binary()
+        try:  # a cold build takes minutes: say so
+            binary = argo_go.binary(lambda line: print(f"artconf: {line}", file=sys.stderr))
         except ToolError as exc:
             raise TargetError(f"target argo-go: {exc}") from None
         factory = exec_factory([str(binary)], "argo-go")
@@ -290,9 +291,10 @@ def parse_plugin_target(text: str):
         declaration, source = declaration_for(beside, argv)
         return _target(text, exec_factory(argv, name), declaration, source)
     if text.startswith("plugin:"):
-        path = Path(text.removeprefix("plugin:")).expanduser()
-        if not str(path):
+        where = text.removeprefix("plugin:").strip()
+        if not where:
             raise TargetError(f"target {text!r}: write plugin:SOCKET (a unix socket path)")
+        path = Path(where).expanduser()
         # Argo's layout is /tmp/artifact-plugins/<name>/socket: the directory names the plugin.
         name = path.parent.name if path.name == "socket" and path.parent.name else path.stem
         declaration, source = declaration_for(path.parent, None)

@@ -72,5 +72,12 @@ def failing_cells(records: list[Record]) -> set[tuple[str, str, str]]:
     return set(zip(bad["driver"], bad["capability"], bad["column"], strict=True))
 
 
+def verified_cells(records: list[Record]) -> set[tuple[str, str, str]]:
+    """(driver, capability, column) of every verified cell."""
+    table = cells(records)
+    ok = table[table["state"] == "verified"]
+    return set(zip(ok["driver"], ok["capability"], ok["column"], strict=True))
+
+
 def failing_cases(records: list[Record]) -> set[str]:
     return {r.case for r in records if r.outcome in ("fail", "xpass", "infra-error")}

@@ -166,7 +166,7 @@ def test_a_gap_without_a_reason_is_an_error():
         ("python:nosuchmodule_xyz:f", "cannot import nosuchmodule_xyz"),
         ("python:json", "write python:package.module:callable"),
         ("python:json:nosuch", "has no callable 'nosuch'"),
-        ("plugin:/tmp/sock", "not supported yet"),
+        ("plugin:", "write plugin:SOCKET"),
         ("mystery", "expected `reference`"),
     ],
 )

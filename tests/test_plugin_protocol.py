@@ -10,7 +10,9 @@ in tests/test_plugin_targets.py.
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -304,3 +306,15 @@ def test_the_committed_stubs_are_what_grpc_tools_makes_of_the_proto(tmp_path):
         fresh = (tmp_path / "drivers" / "plugin" / name).read_text()
         committed = (REPO / "drivers" / "plugin" / name).read_text()
         assert committed == fresh, f"drivers/plugin/{name} is stale: regenerate it"
+
+
+def test_the_plugin_image_is_built_from_files_that_exist_and_serves_as_argo_starts_it():
+    """deploy/plugin/Dockerfile (no engine runs here to build it): what it copies exists, and
+    its ENTRYPOINT alone is the command, since Argo appends the socket path to it and ignores
+    CMD (workflowpod.go artifactContainer)."""
+    text = (REPO / "deploy" / "plugin" / "Dockerfile").read_text()
+    copied = [s for line in re.findall(r"^COPY (.+)$", text, re.M) for s in line.split()[:-1]]
+    assert copied and all((REPO / name).exists() for name in copied), copied
+    entrypoint = re.findall(r"^ENTRYPOINT (.+)$", text, re.M)
+    assert [json.loads(e) for e in entrypoint] == [["artconf", "plugin", "serve"]]
+    assert not re.search(r"^CMD ", text, re.M)

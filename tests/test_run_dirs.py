@@ -63,7 +63,7 @@ def test_a_run_directory_is_claimed_once_even_by_concurrent_runs(tmp_path):
     ("argv", "message"),
     [
         (["--target", "python:nosuchpkg_xyz.driver:make"], "set PYTHONPATH=<that directory>"),
-        (["--target", "mystery"], "expected `reference` or `python:package.module:callable`"),
+        (["--target", "mystery"], "expected `reference`, `python:package.module:callable`"),
         (["--backends", "minio,nosuch"], "--backends: unknown nosuch; choose from"),
     ],
     ids=["unimportable", "unknown-scheme", "unknown-backend"],

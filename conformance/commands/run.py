@@ -107,6 +107,12 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     reports = Path(args.reports)
+    if args.declaration:  # read by the plugin targets, here and in pytest's processes
+        declaration = Path(args.declaration)
+        if not declaration.is_file():
+            progress(f"artconf: error: --declaration {declaration}: no such file")
+            return EXIT_USAGE
+        os.environ["ARTCONF_DECLARATION"] = str(declaration.resolve())
     servers = preflight(args)
     if isinstance(servers, str):
         progress(f"artconf: error: {servers}")
@@ -292,7 +298,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "--target", default="reference", help="reference (default) or python:package.module:factory"
+        "--target",
+        default="reference",
+        help="reference (default), python:package.module:factory, plugin:SOCKET, "
+        "plugin-exec:COMMAND or argo-go (docs/plugins.md)",
+    )
+    run.add_argument(
+        "--declaration",
+        metavar="FILE",
+        help="what a plugin target supports (kinds, capabilities, deviations): YAML as in "
+        "docs/plugins.md; default: artconf-plugin.yaml beside the plugin, else Argo's set",
     )
     run.add_argument("--backends", help="servers, comma-separated (default: all)")
     run.add_argument("--drivers", help="location types, comma-separated (default: all)")

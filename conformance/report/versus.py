@@ -195,6 +195,18 @@ def deviation_of(record: Record, known: set[str]) -> str:
     return match.group(1) if match else ""
 
 
+def _place(record: Record) -> dict[str, str]:
+    """Where a record's case ran, as `Difference` and `Stale` name it."""
+    return {
+        "driver": record.driver,
+        "backend": record.backend,
+        "mode": record.mode,
+        "case": record.case,
+        "case_id": record.case_id,
+        "scenario": scenario_of(record),
+    }
+
+
 def versus(run: Run) -> Versus | None:
     """The section's data, or None when the run does not compare with Argo."""
     if not compares_with_argo(run):
@@ -233,12 +245,7 @@ def versus(run: Run) -> Versus | None:
             counts.stale += 1
             stale.append(
                 Stale(
-                    driver=record.driver,
-                    backend=record.backend,
-                    mode=record.mode,
-                    case=record.case,
-                    case_id=record.case_id,
-                    scenario=scenario_of(record),
+                    **_place(record),
                     deviation=deviation_of(record, known),
                     reference=record.reference,
                 )
@@ -248,12 +255,7 @@ def versus(run: Run) -> Versus | None:
             ours, reference = outcomes_of(record.reason, record.target or target)
             differences.append(
                 Difference(
-                    driver=record.driver,
-                    backend=record.backend,
-                    mode=record.mode,
-                    case=record.case,
-                    case_id=record.case_id,
-                    scenario=scenario_of(record),
+                    **_place(record),
                     differential=is_differential(record),
                     target_outcome=ours,
                     reference_outcome=reference,
