@@ -83,7 +83,9 @@ def test_artconf_run_refuses_an_existing_run_id(tmp_path, capsys, contents):
     existing.mkdir()
     for name in contents:
         (existing / name).write_text("kept\n")
-    args = argparse.Namespace(run_id="r1", reports=str(tmp_path), shard=None, target="reference")
+    args = argparse.Namespace(
+        run_id="r1", reports=str(tmp_path), shard=None, target="reference", declaration=None
+    )
     assert cmd_run(args) == EXIT_USAGE
     assert "already exists; pick another --run-id" in capsys.readouterr().err
     assert sorted(p.name for p in existing.iterdir()) == contents  # untouched
