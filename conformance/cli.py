@@ -20,6 +20,7 @@ from conformance.commands import (
     artifact,
     bench,
     clean,
+    gc,
     init_driver,
     plugin,
     report,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     plugin.register(sub)
     resolve.register(sub)
+    gc.register(sub)
     report.register(sub)
     clean.register(sub)
     return parser

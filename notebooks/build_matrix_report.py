@@ -57,7 +57,8 @@ CELLS = [
         "markdown",
         "title",
         "# Matrix report\n\nThe conformance matrix of one run of `artconf "
-        "run`: headline, grid, failures, changes since the previous run, trend, backend fidelity, "
+        "run`: headline, grid, the GC cells per strategy, failures, changes since the previous "
+        "run, trend, backend fidelity, "
         "the deviation registry and, for a run against Argo's own drivers, reference vs Argo. "
         "Built by `notebooks/build_matrix_report.py`; run it with `artconf report`.",
     ),
@@ -72,6 +73,7 @@ CELLS = [
         "## The grid\n\nDriver x capability by backend and mode; hover a cell for its reason.",
     ),
     ("code", "grid", "display(HTML(report.grid_html(run)))\n"),
+    ("code", "gc", "display(HTML(report.gc_html(run)))\n"),
     ("code", "failures", "display(HTML(report.failures_html(run, out_dir)))\n"),
     ("code", "diff", "display(HTML(report.diff_html(run, previous_run)))\n"),
     ("code", "trend", "display(HTML(report.trend_html(runs)))\n"),

@@ -2,8 +2,9 @@
 
 Each variant breaks one behaviour of the reference driver; `artconf run` against MinIO (plain
 and TLS) must fail exactly the cells written below. The delete and streaming variants (b), (c),
-(d) run every suite, so they also show that no other suite depends on the broken behaviour; the
-others run only the suite module that owns the behaviour, to keep the run short.
+(d) run every suite, so they also show that no other suite depends on the broken behaviour (the
+directory delete variants fail GC's directory cells too: GC deletes through them); the others
+run only the suite module that owns the behaviour, to keep the run short.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ VARIANTS = {
     # name: (-k selection, failing cells, failing cases)
     "directory_delete_leaves_objects": (  # (b)
         EVERY_SUITE,
-        cells("delete_directory"),
+        cells("delete_directory") | cells("gc_directory"),
         {
             "test_delete::test_delete_directory_with_trailing_slash",
             "test_delete::test_delete_directory_without_trailing_slash",
             "test_delete::test_delete_directory_spares_siblings",
             "test_delete::test_delete_directory_twice_is_a_success",
             "test_directories::test_delete_directory_pages_past_1000_objects",
+            "test_gc::test_gc_removes_directory_outputs",
         },
     ),
     "stream_truncated_at_1mib": (  # (c)
@@ -51,11 +53,19 @@ VARIANTS = {
     ),
     "delete_removes_sibling_prefix": (  # (d)
         EVERY_SUITE,
-        cells("delete_directory"),
+        cells("delete_directory") | cells("gc_directory"),
         {
             "test_delete::test_delete_directory_spares_siblings",
             "test_directories::test_delete_directory_pages_past_1000_objects",
+            "test_gc::test_gc_removes_directory_outputs",
         },
+    ),
+    # Success without deleting: every GC cell fails on the server, whatever the status says.
+    # (The outputs already gone pass: there is nothing left to delete.)
+    "delete_does_nothing": (
+        "test_gc",
+        cells("gc_file") | cells("gc_directory"),
+        {"test_gc::test_gc_removes_file_outputs", "test_gc::test_gc_removes_directory_outputs"},
     ),
     "save_skips_empty_file": (
         f"test_roundtrip and {EVERY_SUITE}",

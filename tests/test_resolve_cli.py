@@ -13,7 +13,7 @@ import yaml
 from conformance.cli import main
 from conformance.sources import local_scenario
 from emulators.tls import make_tls_material
-from tests.servers import s3_client
+from tests.servers import s3_client, write_kubeconfig
 
 CONTROLLER = """\
 apiVersion: v1
@@ -143,27 +143,7 @@ def test_kube_through_a_kubeconfig(artconf_server, tmp_path: Path, capsys) -> No
     endpoint = artconf_server("kube-tls")
     scenario = local_scenario(endpoint)
     scenario.config_map(scenario.wf_ns, "artifact-repositories", {"k": "gcs: {bucket: b}"})
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "c",
-                        "cluster": {
-                            "server": endpoint.url,
-                            "certificate-authority": endpoint.ca_bundle,
-                        },
-                    }
-                ],
-                "users": [{"name": "u", "user": {"token": endpoint.credentials["secret_key"]}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "x",
-            }
-        )
-    )
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", endpoint)
     wf = workflow(tmp_path, ref="artifactRepositoryRef: {key: k}")
     wf.write_text(wf.read_text().replace("namespace: team", f"namespace: {scenario.wf_ns}"))
     code, out, _ = run(

@@ -263,7 +263,7 @@ def test_empty_env_value_means_default() -> None:
 
 
 def test_artifact_gc_retries_every_error() -> None:
-    assert artifact_gc_policy(NO_ENV) == Backoff(5, 0.010, 2.0, 0.1)
+    assert artifact_gc_policy(NO_ENV) == Backoff(5, 0.010, 2.0, 0.0)  # DefaultRetry: no jitter
     fn, calls = failing(Forbidden("denied"))
     clock = Clock()
     with pytest.raises(Forbidden, match=WAIT_TIMEOUT):
@@ -272,7 +272,7 @@ def test_artifact_gc_retries_every_error() -> None:
             artifact_gc_policy(NO_ENV),
             is_transient=retry_every_error,
             sleep=clock,
-            rand=lambda: 0.0,
+            rand=lambda: 1.0,  # a jitter would show at its largest
         )
     assert len(calls) == 5
     assert clock.sleeps == pytest.approx([0.01, 0.02, 0.04, 0.08])
@@ -280,7 +280,7 @@ def test_artifact_gc_retries_every_error() -> None:
 
 def test_default_retry_env_overrides() -> None:
     env = {"RETRY_BACKOFF_STEPS": "2", "RETRY_BACKOFF_DURATION": "1m30s"}
-    assert default_retry(env) == Backoff(2, 90.0, 2.0, 0.1)
+    assert default_retry(env) == Backoff(2, 90.0, 2.0, 0.0)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@
     notebook.py   the notebook's kernel and parameters, its execution (interrupts), the export
     synthetic.py  synthetic run directories for `artconf bench report`
     versus.py     the "Reference vs Argo" section: agreements, declared and undeclared differences
+    artifact_gc.py  the "Artifact GC" section: the GC cells per kind and backend, per strategy
 
 Reading run directories is `conformance.rundir`'s; its reading names are exported here too,
 since the notebook (notebooks/matrix_report.ipynb) calls everything as `report.<name>`.
@@ -26,6 +27,7 @@ from conformance.report.analysis import (
     trend,
     verdict,
 )
+from conformance.report.artifact_gc import gc_html
 from conformance.report.html import (
     MAX_FAILURES,
     MAX_TREND_ROWS,
@@ -110,6 +112,7 @@ __all__ = [
     "failures_html",
     "fidelity_html",
     "flaky",
+    "gc_html",
     "grid_html",
     "headline_html",
     "history",

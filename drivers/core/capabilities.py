@@ -41,6 +41,11 @@ class Capability(enum.StrEnum):
     LIST_OBJECTS = "list_objects"
     #: tell whether objects exist under `key/` (spec 1.1 IsDirectory)
     IS_DIRECTORY = "is_directory"
+    # artifact GC: what Argo's controller and GC pods leave on the server, through `delete`
+    #: GC removes a file output's object, never a sibling or a Never output (spec 7.2, 7.3)
+    GC_FILE = "gc_file"
+    #: GC removes a directory output's objects, never a sibling or a Never output (7.2, 7.3)
+    GC_DIRECTORY = "gc_directory"
     # archive strategies, through the executor's staging
     #: tar.gz staging of outputs and unpacking of inputs, with compressionLevel
     ARCHIVE_TAR = "archive_tar"
@@ -129,8 +134,8 @@ def parse_capabilities(names: Iterable[str], *, where: str = "") -> frozenset[Ca
     return frozenset(parse_capability(n, where=where) for n in names)
 
 
-# What every object-store driver does: the seven operations with their directory variants, and
-# the three archive strategies the executor stages for it.
+# What every object-store driver does: the seven operations with their directory variants, the
+# artifact GC done through them, and the three archive strategies the executor stages for it.
 OBJECT_STORE_BASE: frozenset[Capability] = frozenset(
     {
         Capability.LOAD,
@@ -143,6 +148,8 @@ OBJECT_STORE_BASE: frozenset[Capability] = frozenset(
         Capability.DELETE_DIRECTORY,
         Capability.LIST_OBJECTS,
         Capability.IS_DIRECTORY,
+        Capability.GC_FILE,
+        Capability.GC_DIRECTORY,
         Capability.ARCHIVE_TAR,
         Capability.ARCHIVE_ZIP,
         Capability.ARCHIVE_NONE,

@@ -148,8 +148,8 @@ EXECUTOR_RETRY_DEFAULT = Backoff(steps=5, duration=1.0, factor=1.6, jitter=0.5)
 CLIENT_GO_DEFAULT_BACKOFF = Backoff(steps=4, duration=0.010, factor=5.0, jitter=0.1)
 GCS_BACKOFF = Backoff(steps=5, duration=2.0, factor=2.0, jitter=0.1, cap=600.0)
 OSS_BACKOFF = Backoff(steps=5, duration=2.0, factor=2.0, jitter=0.1)
-# util/retry DefaultRetry; the 0.1 jitter is Argo's default [unverified: not stated in the spec].
-DEFAULT_RETRY_DEFAULT = Backoff(steps=5, duration=0.010, factor=2.0, jitter=0.1)
+# util/retry DefaultRetry (v4.0.5 util/retry/retry.go): no jitter, sleeps 10, 20, 40, 80 ms.
+DEFAULT_RETRY_DEFAULT = Backoff(steps=5, duration=0.010, factor=2.0, jitter=0.0)
 
 
 def executor_retry(env: Mapping[str, str] = os.environ) -> Backoff:

@@ -7,6 +7,7 @@ right cell and in no other. The variants are plausible bugs, not sabotage for it
     stream_truncated_at_1mib       open_stream stops after 1 MiB (a single-chunk read)
     directory_delete_leaves_objects delete removes the object named key only (Argo's GCS)
     delete_removes_sibling_prefix  a directory delete lists the raw prefix (Argo's Azure)
+    delete_does_nothing            delete reports success and removes nothing
     save_skips_empty_file          save of a 0-byte file uploads nothing
     list_includes_folder_markers   list_objects keeps `.../` marker objects
     save_stream_leaks_temp_file    save_stream buffers to a temp file it never removes
@@ -155,6 +156,14 @@ class DeleteRemovesSiblingPrefix(Wrapped):
         self.inner.delete(artifact)
 
 
+class DeleteDoesNothing(Wrapped):
+    """delete returns at once, as if the objects were gone: a GC pod reports success, the
+    finalizer goes, and everything stays on the server."""
+
+    def delete(self, artifact: Artifact) -> None:
+        return None
+
+
 # --- roundtrip, directories, keys -------------------------------------------------------------
 
 
@@ -192,6 +201,7 @@ stream_truncated_at_1mib = variant(StreamTruncatedAt1MiB)
 save_stream_leaks_temp_file = variant(SaveStreamLeaksTempFile)
 directory_delete_leaves_objects = variant(DirectoryDeleteLeavesObjects)
 delete_removes_sibling_prefix = variant(DeleteRemovesSiblingPrefix)
+delete_does_nothing = variant(DeleteDoesNothing)
 save_skips_empty_file = variant(SaveSkipsEmptyFile)
 list_includes_folder_markers = variant(ListIncludesFolderMarkers)
 save_uses_base_name_key = variant(SaveUsesBaseNameKey)
