@@ -159,9 +159,13 @@ def log_tail(log: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
-def exit_note(process: subprocess.Popen, log: Path) -> str:
-    """Why a plugin process is gone ("" while it runs)."""
-    code = process.poll()
+def exit_note(process: subprocess.Popen, log: Path, grace: float = 0.0) -> str:
+    """Why a plugin process is gone ("" while it runs). After a failed call, ``grace`` seconds
+    let a dying process finish exiting: its socket closes before the kernel reaps it."""
+    try:
+        code = process.wait(timeout=grace) if grace else process.poll()
+    except subprocess.TimeoutExpired:
+        code = None
     if code is None:
         return ""
     how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
@@ -183,7 +187,7 @@ def exec_factory(argv: list[str], name: str):
             secrets,
             socket_wait=socket_wait(),
             alive=lambda: exit_note(process, log),
-            describe_failure=lambda: exit_note(process, log),
+            describe_failure=lambda: exit_note(process, log, grace=2.0),
         )
 
     factory.processes = processes  # type: ignore[attr-defined]
