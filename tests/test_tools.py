@@ -117,3 +117,14 @@ def test_binary_of_a_tool_not_installed_says_how(tmp_path, tools_env):
 def test_go_module_version_reads_build_info():
     binary = tools.binary("minio")  # installed by the bootstrap
     assert tools.go_module_version(binary) == tools.MINIO_VERSION
+
+
+def test_python_tools_are_this_environments_whatever_the_manifest_says(tmp_path, tools_env):
+    """Two clones share one tool cache: the manifest names the venv that installed last."""
+    (tmp_path / "tools").mkdir()
+    other = tmp_path / "other-clone" / ".venv" / "bin" / "python"
+    other.parent.mkdir(parents=True)
+    other.write_text("")
+    entry = {"path": str(other), "version": "0"}
+    (tmp_path / "tools" / "manifest.json").write_text(json.dumps({"moto": entry, "kube": entry}))
+    assert tools.binary("moto") == tools.binary("kube") == Path(sys.executable)

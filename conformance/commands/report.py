@@ -14,6 +14,9 @@ Damage is reported in one line each on stderr:
 - this run without any record: the page is written (it says no case ran) but the exit status
   is 1, as nothing was verified.
 Interrupted, the command exits 130 (SIGINT) or 143 (SIGTERM) and leaves no partial HTML.
+
+--summary-md FILE also writes the headline and the new failures since the previous run as
+Markdown (e.g. $GITHUB_STEP_SUMMARY, as the nightly workflow does), once the page is written.
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         progress(f"artconf: error: {exc}")
         return EXIT_FAILED
     print(result["html"])
+    if args.summary_md:
+        from conformance.report.summary import summary_markdown
+
+        text = summary_markdown(result["run"], result["previous"], result["html"])
+        with open(args.summary_md, "a", encoding="utf-8") as out:  # a job summary appends
+            out.write(text)
     if not result["records"]:
         progress(f"artconf: error: the run has no records: no case ran; see {result['html']}")
         return EXIT_FAILED
@@ -82,5 +91,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--trend", type=int, default=10, help="runs in the trend, this one included (default 10)"
+    )
+    parser.add_argument(
+        "--summary-md",
+        metavar="FILE",
+        help="also append the headline and the new failures, as Markdown, to FILE "
+        "(e.g. $GITHUB_STEP_SUMMARY)",
     )
     parser.set_defaults(func=cmd_report)

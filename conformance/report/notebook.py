@@ -141,7 +141,7 @@ def build_report(
     began = time.monotonic()
     # Fail early, in one line, on a bad directory (RunDirError); find the warnings the page
     # will show.
-    run, _, _ = load_all(run_dirs, previous, trend)
+    run, before, _ = load_all(run_dirs, previous, trend)
     warnings = [*run.warnings, *run.skipped]
     for note in warnings if warn else []:
         warn(note)
@@ -185,6 +185,8 @@ def build_report(
         "warnings": warnings,
         "execute_seconds": round(executed - began, 2),
         "seconds": round(time.monotonic() - began, 2),
+        "run": run,  # as read for the page, and the run it is compared with (or None)
+        "previous": before,
     }
 
 
