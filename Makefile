@@ -57,8 +57,13 @@ lint: python-deps
 	@out=$$($(BIN)/artconf tools install --only actionlint 2>&1) || { echo "$$out" >&2; exit 1; }
 	"$$($(BIN)/python -c 'from emulators import tools; print(tools.binary("actionlint"))')" .github/workflows/*.yml
 
+# The tests' temp files live in one directory, removed when every test passed (a failing run
+# keeps it, and says where): nothing is left in /tmp.
 pytest: python-deps
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider --durations=15 --cov=drivers --cov-report=term:skip-covered
+	@base=$$(mktemp -d -t artconf-tests-XXXXXX); \
+	if $(BIN)/python -m pytest -n 2 -p no:cacheprovider --durations=15 --basetemp="$$base" \
+		--cov=drivers --cov-report=term:skip-covered; then rm -rf "$$base"; \
+	else code=$$?; echo "make: the failing tests' files are in $$base" >&2; exit $$code; fi
 
 # Re-pin the Python dependencies (needs `uv`); commit requirements.lock afterwards.
 lock:

@@ -33,6 +33,7 @@ def pytest_argv(root: Path, *args: str) -> list[str]:
         "-p",
         "no:cacheprovider",
         "-q",
+        f"--basetemp={root / '.basetemp'}",  # inside the outer test's tmp_path, not /tmp
         str(root),
         *args,
     ]

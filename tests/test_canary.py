@@ -232,6 +232,7 @@ def test_leaky_target_secrets_stay_out_of_pytest_outputs(tmp_path):
         "--artconf-tls=off",
         "-n", "2", "-rA", "-l",
         f"--junitxml={junit_path}", "-o", "junit_logging=all",
+        f"--basetemp={tmp_path / 'basetemp'}",
         "-k", LEAKY_CASES,
     ]  # fmt: skip
     result = run_leaky(tmp_path, argv)

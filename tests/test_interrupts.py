@@ -86,6 +86,7 @@ def test_pytest_run_interrupted_stops_everything_and_keeps_partial_records(tmp_p
             "--artconf-tls=off",
             f"--artconf-run-dir={run_dir}",
             "--artconf-run-id=r2",
+            f"--basetemp={tmp_path / 'basetemp'}",  # an interrupted run keeps its files
         ],
         kit_env(tmp_path / "state"),
     )

@@ -19,7 +19,18 @@ PROBE = """
 def _run(tmp_path, *args, **env):
     root = write_project(tmp_path / "proj", PROBE)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(root), *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={root / '.basetemp'}",
+            str(root),
+            *args,
+        ],
         env=kit_env(tmp_path / "state", **env),
         capture_output=True,
         text=True,

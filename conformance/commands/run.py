@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,9 @@ SUITES = "conformance.suites"
 STOP_GRACE_SECONDS = 9.0  # after a signal, pytest gets this long to stop; then SIGKILL
 
 
-def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list[str]:
+def pytest_command(
+    args: argparse.Namespace, run_dir: Path, run_id: str, basetemp: str
+) -> list[str]:
     from conformance import rundir
 
     command = [
@@ -43,6 +46,7 @@ def pytest_command(args: argparse.Namespace, run_dir: Path, run_id: str) -> list
         f"--artconf-run-id={run_id}",
         f"--artconf-tls={args.tls}",
         f"--junitxml={run_dir / rundir.JUNIT}",
+        f"--basetemp={basetemp}",
         "-o", "junit_family=xunit2",
     ]  # fmt: skip
     for option, value in (
@@ -133,7 +137,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     env.pop("ARTCONF_REQUIRE", None)
     if servers and not args.endpoints:
         env["ARTCONF_REQUIRE"] = ",".join(servers)
-    returncode, received = run_forwarding_signals(pytest_command(args, run_dir, run_id), env)
+    # The cases' temp files (an xfail keeps its tmp_path) go with the run, whatever its end:
+    # the evidence is in the records and the server logs, not in /tmp.
+    with tempfile.TemporaryDirectory(prefix="artconf-run-") as basetemp:
+        command = pytest_command(args, run_dir, run_id, basetemp)
+        returncode, received = run_forwarding_signals(command, env)
     records_path = run_dir / rundir.RECORDS
     if received is not None:
         return interrupted(args, run_dir, run_id, received, killed=returncode == -signal.SIGKILL)
