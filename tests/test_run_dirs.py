@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -235,3 +236,15 @@ def test_run_report_is_rendered_whatever_the_run_status(monkeypatch, status, rep
     monkeypatch.setattr(report_command, "cmd_report", lambda args: calls.append(args) or reported)
     assert run_command.render_report(Path("reports/r1"), status) == expected
     assert [c.run_dirs for c in calls] == [["reports/r1"]]  # also after failing cells
+
+
+def test_run_report_renders_through_the_report_command(tmp_path, capsys):
+    """`artconf run --report` (what `make report` does) hands the report command every option
+    it reads: an option added to `artconf report` must not break the run's report."""
+    from conformance.commands.run import render_report
+
+    runs = REPO / "tests" / "fixtures" / "runs"
+    run_dir = tmp_path / "run"
+    shutil.copytree(max(runs.iterdir()), run_dir)
+    assert render_report(run_dir, 0) == 0
+    assert (run_dir / "report.html").is_file()

@@ -277,7 +277,9 @@ def render_report(run_dir: Path, status: int) -> int:
     """`--report`: the run's report.html, written whatever the run's verdict."""
     from conformance.commands.report import cmd_report
 
-    report_args = argparse.Namespace(run_dirs=[str(run_dir)], previous=None, out=None, trend=10)
+    report_args = argparse.Namespace(
+        run_dirs=[str(run_dir)], previous=None, out=None, trend=10, summary_md=None
+    )
     reported = cmd_report(report_args)  # first: `status or ...` would skip it for a failed run
     return status or reported  # the report says itself what went wrong
 
