@@ -21,7 +21,7 @@ import posixpath
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,31 +315,12 @@ def location_text(described: Mapping[str, Any], *, key: bool = True) -> str:
     return " ".join(parts)
 
 
-def _selectors(value: Any) -> Iterator[tuple[str, str]]:
-    """(name, key) of every SecretKeySelector Argo mounts (both set; ``createSecretVal``)."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if str(key).endswith("Secret") and isinstance(item, Mapping):
-                if item.get("name") and item.get("key"):
-                    yield str(item["name"]), str(item["key"])
-            else:
-                yield from _selectors(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _selectors(item)
-
-
 def _looks_like_directory(artifact: Artifact, key: str) -> bool:
     """Saved as is (archive none) under a key whose last segment has no extension."""
     archive = artifact.archive
     if archive is None or archive.none is None or not key:
         return False
     return "." not in posixpath.basename(key.rstrip("/"))
-
-
-def _force(spec: Mapping[str, Any]) -> bool:
-    gc_spec = spec.get("artifactGC")
-    return bool(isinstance(gc_spec, Mapping) and gc_spec.get("forceFinalizerRemoval"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +344,7 @@ def strategy_states(workflow: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
                 "status.artifactGCStatus.strategiesProcessed says Argo planned it already; it "
                 "never plans a strategy twice",
             )
-        elif never_reconciled(workflow):
+        elif gc.never_reconciled(workflow):
             out[strategy] = (
                 "never",
                 f"the Workflow is labelled {gc.COMPLETED_LABEL}=true without the "
@@ -396,14 +377,6 @@ def strategy_states(workflow: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
                 "metadata.deletionTimestamp) and its phase is completed",
             )
     return out
-
-
-def never_reconciled(workflow: Mapping[str, Any]) -> bool:
-    """Labelled completed without the GC finalizer: the controller never looks at it again."""
-    meta = workflow.get("metadata") or {}
-    return (meta.get("labels") or {}).get(gc.COMPLETED_LABEL) == "true" and (
-        gc.FINALIZER not in (meta.get("finalizers") or [])
-    )
 
 
 def chosen_strategies(states: Mapping[str, tuple[str, str]], choice: str | None) -> list[str]:
@@ -464,7 +437,7 @@ def plan_pod(
     inputs: Inputs, pod: gc.GCPod, secrets: _SecretCheck | None, warnings: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One pod of the plan, its artifacts, and the warnings they raise (appended)."""
-    force = _force(inputs.spec)
+    force = gc.force_finalizer_removal(inputs.spec)
     identity = pod.identity
     out: dict[str, Any] = {
         "name": pod.name,
@@ -485,7 +458,7 @@ def plan_pod(
     blocked: list[str] = []
     if secrets is not None:
         problems: dict[tuple[str, bool], None] = {}
-        for name, key in sorted(set(_selectors(pod.locations()))):
+        for name, key in sorted(set(gc.secret_selectors(pod.locations()))):
             problem = secrets.problem(name, key)
             if problem is not None:
                 problems[problem] = None
@@ -659,7 +632,7 @@ def build_plan(inputs: Inputs, choice: str | None = None) -> dict[str, Any]:
     finalizers = meta.get("finalizers") or []
     if gc.FINALIZER in finalizers:
         finalizer = "present"
-    elif has_gc and never_reconciled(wf) and not gc.all_artifacts_deleted(wf, spec):
+    elif has_gc and gc.never_reconciled(wf) and not gc.all_artifacts_deleted(wf, spec):
         finalizer = "missing, and the Workflow is labelled completed: Argo never reconciles it"
         warnings.append(
             warning(
@@ -733,7 +706,7 @@ def build_plan(inputs: Inputs, choice: str | None = None) -> dict[str, Any]:
             )
         warnings.append(warning("nothing-to-collect", f"nothing to collect: {why}", stuck=False))
     for item in warnings:
-        if item["code"] == "delete-not-supported" and _force(spec):
+        if item["code"] == "delete-not-supported" and gc.force_finalizer_removal(spec):
             notes.append(
                 "spec.artifactGC.forceFinalizerRemoval: the finalizer goes once every GC pod is "
                 "recouped, whatever failed; failed objects stay behind"
@@ -750,7 +723,7 @@ def build_plan(inputs: Inputs, choice: str | None = None) -> dict[str, Any]:
         "source": inputs.source.describe() if inputs.source is not None else None,
         "spec": {
             "from": inputs.spec_from,
-            "forceFinalizerRemoval": _force(spec),
+            "forceFinalizerRemoval": gc.force_finalizer_removal(spec),
         },
         "repository": {
             "from": inputs.repository_from,

@@ -319,7 +319,7 @@ class GCPod:
 
     def secrets(self) -> list[str]:
         """Names of the Secrets mounted into the pod (``/argo/secret/<name>``)."""
-        return sorted({name for loc in self.locations() for name in _secret_names(loc)})
+        return sorted({name for name, _ in secret_selectors(self.locations())})
 
     def plugins(self) -> list[str]:
         """Plugin drivers that get a sidecar in the pod."""
@@ -376,21 +376,21 @@ class GCPod:
         }
 
 
-def _secret_names(value: Any) -> Iterator[str]:
-    """Names of every SecretKeySelector (``{name, key}``, both set, under a ``*Secret`` field)
-    inside; an S3 SSE-C key only when encryption is enabled (``createSecretVolumesFrom...``)."""
+def secret_selectors(value: Any) -> Iterator[tuple[str, str]]:
+    """(name, key) of every SecretKeySelector the GC pod mounts: both set, under a ``*Secret``
+    field; an S3 SSE-C key only when encryption is enabled (``createSecretVolumesFrom...``)."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             if str(key).endswith("Secret") and isinstance(item, Mapping):
                 if item.get("name") and item.get("key"):
-                    yield str(item["name"])
+                    yield str(item["name"]), str(item["key"])
             elif key == "encryptionOptions" and not (item or {}).get("enableEncryption"):
                 continue
             else:
-                yield from _secret_names(item)
+                yield from secret_selectors(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _secret_names(item)
+            yield from secret_selectors(item)
 
 
 def template_name_of(node: Mapping[str, Any]) -> str:
@@ -655,10 +655,24 @@ def task_kept(run: PodRun) -> bool:
     return not ok
 
 
+def force_finalizer_removal(spec: Mapping[str, Any]) -> bool:
+    """``spec.artifactGC.forceFinalizerRemoval``."""
+    return bool(_gc(spec).get("forceFinalizerRemoval"))
+
+
+def never_reconciled(workflow: Mapping[str, Any]) -> bool:
+    """Labelled completed without the artifact-GC finalizer: the controller never looks at it
+    again (``controller.go`` ``reconciliationNeeded``)."""
+    meta = _mapping(workflow.get("metadata"), "metadata")
+    return (meta.get("labels") or {}).get(COMPLETED_LABEL) == "true" and FINALIZER not in (
+        meta.get("finalizers") or []
+    )
+
+
 def finalizer_removable(workflow: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     """With ``forceFinalizerRemoval``: every GC pod recouped (none recouped is not "all");
     otherwise every deleting Pod-node output has ``deleted: true``."""
-    if _gc(spec).get("forceFinalizerRemoval"):
+    if force_finalizer_removal(spec):
         recouped = _gc_status(workflow).get("podsRecouped") or {}
         return bool(recouped) and all(recouped.values())
     return all_artifacts_deleted(workflow, spec)
@@ -735,10 +749,7 @@ def reconcile(
     if not enabled:
         result.skipped = "ARGO_ARTIFACT_GC_ENABLED=false"
         return result
-    meta = _mapping(wf.get("metadata"), "metadata")
-    if (meta.get("labels") or {}).get(COMPLETED_LABEL) == "true" and FINALIZER not in (
-        meta.get("finalizers") or []
-    ):
+    if never_reconciled(wf):
         result.skipped = "completed without the artifact-gc finalizer: not reconciled"
         return result
     spec = exec_spec(wf, template_spec, restrictions=restrictions)
