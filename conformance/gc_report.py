@@ -39,13 +39,6 @@ from drivers.core.model import (
 from drivers.core.retry import Backoff
 from drivers.core.secrets import SecretValue
 
-#: Location types whose Argo driver returns ErrDeleteNotSupported (spec 7.3).
-NO_DELETE = ("http", "artifactory", "git", "hdfs", "raw")
-#: Argo's ``common.ErrDeleteNotSupported``, word for word (what the status records).
-ERR_DELETE_NOT_SUPPORTED = (
-    "delete not supported for this artifact storage, please check the following issue for "
-    "details: https://github.com/argoproj/argo-workflows/issues/3102"
-)
 #: How each strategy state is headed in the text.
 SECTIONS = {
     "now": "NOW",
@@ -543,7 +536,7 @@ def _plan_artifact(
                 **where,
             )
         )
-    elif kind in NO_DELETE:
+    elif kind in gc.NO_DELETE:
         warnings.append(
             warning(
                 "delete-not-supported",
@@ -607,7 +600,7 @@ def _plan_artifact(
         )
     from drivers.factory import FACTORY_ORDER
 
-    if kind and kind not in NO_DELETE and FACTORY_ORDER.get(kind) is None:
+    if kind and kind not in gc.NO_DELETE and FACTORY_ORDER.get(kind) is None:
         warnings.append(
             warning(
                 "no-reference-driver",
@@ -813,8 +806,8 @@ def run(
         def make_driver(artifact: Artifact) -> Any:
             kinds = artifact.location_types()
             kind = kinds[0] if kinds else ""
-            if kind in NO_DELETE:
-                return _CannotDelete(ERR_DELETE_NOT_SUPPORTED)
+            if kind in gc.NO_DELETE:
+                return _CannotDelete(gc.ERR_DELETE_NOT_SUPPORTED)
             if kind and FACTORY_ORDER.get(kind) is None:
                 return _CannotDelete(
                     f"not deleted: the kit has no reference driver for {kind} (Argo's "

@@ -30,11 +30,7 @@ from drivers.core.capabilities import Capability
 from drivers.core.errors import Unimplemented
 from drivers.s3 import S3Driver
 
-# Argo's ErrDeleteNotSupported (workflow/artifacts/common/common.go).
-DELETE_NOT_SUPPORTED = (
-    "delete not supported for this artifact storage, please check the following issue for "
-    "details: https://github.com/argoproj/argo-workflows/issues/3102"
-)
+DELETE_NOT_SUPPORTED = gc.ERR_DELETE_NOT_SUPPORTED  # Argo's, workflow/artifacts/common
 GC_CAPABILITIES = {Capability.GC_FILE, Capability.GC_DIRECTORY}
 DELETES = {Capability.DELETE, Capability.DELETE_DIRECTORY}
 

@@ -48,6 +48,13 @@ STRATEGY_ANNOTATION = "workflows.argoproj.io/artifact-gc-strategy"
 CONDITION = "ArtifactGCError"
 EVENT_REASON = "ArtifactGCFailed"
 COMPLETED_PHASES = ("Succeeded", "Failed", "Error")
+#: Location types whose Argo driver returns ErrDeleteNotSupported (spec 7.3).
+NO_DELETE = ("http", "artifactory", "git", "hdfs", "raw")
+#: Argo's ``common.ErrDeleteNotSupported``, word for word (what the status records).
+ERR_DELETE_NOT_SUPPORTED = (
+    "delete not supported for this artifact storage, please check the following issue for "
+    "details: https://github.com/argoproj/argo-workflows/issues/3102"
+)
 #: Template-referencing modes that sanitize what a user submits beside a workflowTemplateRef.
 REFERENCE_MODES = ("Strict", "Secure")
 #: GC fields that let a submitter pick an identity or patch the pod (privilege escalation).
