@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.commands.artifact import EXIT_CODES
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from conformance.commands.resolve import DEFAULT_CONTROLLER_NAMESPACE
+from conformance.commands.resolve import add_source_options
 
 # The GC rules, the Kubernetes sources and the drivers load the SDKs: they are imported in the
 # functions that use them, so that building the parser (every `artconf` invocation) does not.
@@ -230,25 +230,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workflow", required=True, metavar="WF.yaml", help="the Workflow, with its status"
     )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--manifests", metavar="DIR", help="ConfigMaps, Secrets, WorkflowTemplates (kubectl apply)"
-    )
-    where.add_argument("--kube", action="store_true", help="read them from the cluster")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="with --kube (default: $KUBECONFIG)")
-    parser.add_argument("--context", help="kubeconfig context (with --kube)")
-    parser.add_argument(
-        "--namespace",
-        default="default",
-        metavar="NS",
-        help="namespace of objects without one, and of the Workflow (default: default)",
-    )
-    parser.add_argument(
-        "--controller-namespace",
-        default=DEFAULT_CONTROLLER_NAMESPACE,
-        metavar="NS",
-        help=f"where the controller runs (default {DEFAULT_CONTROLLER_NAMESPACE})",
-    )
+    add_source_options(parser, required=False)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json", dest="output", action="store_const", const="json", help="one JSON object"

@@ -179,6 +179,30 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return code
 
 
+def add_source_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Where the Kubernetes objects come from (``--manifests`` or ``--kube``) and the
+    namespaces; shared by the commands that read them (resolve, gc)."""
+    where = parser.add_mutually_exclusive_group(required=required)
+    where.add_argument(
+        "--manifests", metavar="DIR", help="ConfigMaps, Secrets, WorkflowTemplates (kubectl apply)"
+    )
+    where.add_argument("--kube", action="store_true", help="read them from the cluster")
+    parser.add_argument("--kubeconfig", metavar="FILE", help="with --kube (default: $KUBECONFIG)")
+    parser.add_argument("--context", help="kubeconfig context (with --kube)")
+    parser.add_argument(
+        "--namespace",
+        default="default",
+        metavar="NS",
+        help="namespace of objects without one, and of the Workflow (default: default)",
+    )
+    parser.add_argument(
+        "--controller-namespace",
+        default=DEFAULT_CONTROLLER_NAMESPACE,
+        metavar="NS",
+        help=f"where the controller runs (default {DEFAULT_CONTROLLER_NAMESPACE})",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "resolve",
@@ -188,24 +212,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="exit codes: 0 resolved (and checked), 1 INTERNAL or a failed check, "
         "2 BAD_REQUEST or usage, 3 NOT_FOUND (no candidate), 4 UNAUTHORIZED or FORBIDDEN",
     )
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--manifests", metavar="DIR", help="objects from manifests (kubectl apply)")
-    where.add_argument("--kube", action="store_true", help="objects from the cluster")
     parser.add_argument("--workflow", required=True, metavar="WF.yaml", help="the Workflow")
-    parser.add_argument(
-        "--controller-namespace",
-        default=DEFAULT_CONTROLLER_NAMESPACE,
-        metavar="NS",
-        help=f"where the controller runs (default {DEFAULT_CONTROLLER_NAMESPACE})",
-    )
-    parser.add_argument(
-        "--namespace",
-        default="default",
-        metavar="NS",
-        help="namespace of objects without one, and of the Workflow (default: default)",
-    )
-    parser.add_argument("--kubeconfig", metavar="FILE", help="with --kube (default: $KUBECONFIG)")
-    parser.add_argument("--context", help="kubeconfig context (with --kube)")
+    add_source_options(parser, required=True)
     parser.add_argument(
         "--check", action="store_true", help="probe the repository: list, write, delete"
     )
