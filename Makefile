@@ -9,10 +9,11 @@ STAMP := $(VENV)/.installed
 PHASE := .ci/phase
 
 # Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
-export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,kube
+# `containers`: the container lane (tests/test_containers.py) must run, on a Docker engine.
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,kube,containers
 export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
 
-.PHONY: test report bootstrap python-deps tools browser lint pytest lock clean
+.PHONY: test report bootstrap python-deps tools browser engine lint pytest lock clean
 
 test:
 	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
@@ -28,13 +29,21 @@ report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
 	$(BIN)/artconf run --target reference --report $(RUN_ARGS)
 
-bootstrap: python-deps tools browser
+bootstrap: python-deps tools browser engine
 
 # Debian's Chromium for the report's browser test (never a browser downloaded by a test tool).
 browser:
 	@command -v chromium >/dev/null || { \
 	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: chromium is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium'"; exit 1; }; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# Debian's Docker engine for the container launcher: the kit starts its own dockerd (own
+# data-root and socket, no change to the machine's network) only when a run asks for
+# containers. Without root the container lane cannot run, and says so; nothing else needs it.
+engine:
+	@command -v dockerd >/dev/null || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: no Docker engine; the container launcher needs one: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends docker.io'"; exit 0; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io; }
 
 python-deps: $(STAMP)
 

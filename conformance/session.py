@@ -332,8 +332,12 @@ class ConformanceSession:
         return applicable
 
     def _server_versions(self) -> dict[str, str]:
+        """Each server's version; `(container)` after it when it ran as one."""
         pool = server_pool(self.config)
-        return {k: e.version for k, e in (pool.endpoints if pool else {}).items()}
+        return {
+            k: e.version + (" (container)" if e.launcher == "containers" else "")
+            for k, e in (pool.endpoints if pool else {}).items()
+        }
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         lines = [f"artconf: {self.scope.note}"] if self.scope.note else []

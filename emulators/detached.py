@@ -115,7 +115,9 @@ def _up(
             record.forget()  # every server of the old state is gone
         _forget(state, path)
 
-    fleet = Fleet(new_session_dir("up"))
+    # Native only: a detached server is handed over by its process record, which a container
+    # has not (ARTCONF_LAUNCHER does not apply here).
+    fleet = Fleet(new_session_dir("up"), launcher="native")
     try:
         fleet.start(keys, progress)  # Ctrl-C here stops whatever started, then propagates
         if fleet.errors:

@@ -31,6 +31,7 @@ class Endpoint:
     log: str = ""
     profile: str = ""
     pid: int | None = None
+    launcher: str = "native"  # or "containers"
 
     def to_dict(self, *, redact: bool = True) -> dict[str, Any]:
         data = asdict(self)

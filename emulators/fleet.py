@@ -1,21 +1,24 @@
 """Start a set of servers in parallel, in plain and/or TLS mode, and stop them all.
 
 `Fleet` owns one session directory (TLS material, data, logs). Servers start in parallel
-threads; Ctrl-C during start-up cancels the rest and stops whatever had started, so nothing is
-left half-started. `close()` (also leaving a `with` block) stops the servers and then removes
-the directory, keeping its logs after a failure and everything with `ARTCONF_KEEP_DATA=1`.
+threads, as native processes (`launcher`) or as containers (`containers`, on a Docker engine
+the fleet holds a lease on until it stops). Ctrl-C during start-up cancels the rest and stops
+whatever had started, so nothing is left half-started. `close()` (also leaving a `with`
+block) stops the servers and then removes the directory, keeping its logs after a failure and
+everything with `ARTCONF_KEEP_DATA=1`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulators import launcher
+from emulators import containers, engine, launcher
 from emulators.azurite import Azurite
 from emulators.endpoint import Endpoint
 from emulators.errors import UsageError as UsageError  # re-exported: its old home
@@ -31,6 +34,16 @@ from emulators.tools import ToolError
 
 SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), KubeApi())}
 TLS_MODES = ("off", "on", "both")
+LAUNCHERS = ("native", "containers")
+LAUNCHER_ENV = "ARTCONF_LAUNCHER"
+
+
+def parse_launcher(value: str | None) -> str:
+    """`native` (the default) or `containers`; `ARTCONF_LAUNCHER` when not given."""
+    chosen = (value or os.environ.get(LAUNCHER_ENV) or "native").strip()
+    if chosen not in LAUNCHERS:
+        raise UsageError(f"launcher must be one of {', '.join(LAUNCHERS)}, not {chosen!r}")
+    return chosen
 
 
 def parse_servers(value: str | list[str] | None) -> list[str]:
@@ -63,15 +76,17 @@ def split_key(key: str) -> tuple[str, bool]:
 @dataclass
 class Started:
     endpoint: Endpoint
-    running: Running
+    running: Running | containers.ContainerRunning
 
 
 class Fleet:
     """The servers of one session, started under `root`."""
 
-    def __init__(self, root: Path, *, keep_data: bool | None = None):
+    def __init__(self, root: Path, *, keep_data: bool | None = None, launcher: str | None = None):
         self.root = root
         self.keep_data = keep_data_requested() if keep_data is None else keep_data
+        self.launcher = parse_launcher(launcher)
+        self._engine: engine.Engine | None = None
         self.started: dict[str, Started] = {}
         self.errors: dict[str, str] = {}
         self._tls: TlsMaterial | None = None
@@ -129,7 +144,8 @@ class Fleet:
         on_disk: bool = False,
     ) -> Endpoint:
         """Start one more server, e.g. with extra settings; raises if it cannot start."""
-        self.started[key] = self._start_one(key, kind, tls, env, on_disk=on_disk)
+        with launcher.ctrl_c_noted():  # the probe runs on this thread
+            self.started[key] = self._start_one(key, kind, tls, env, on_disk=on_disk)
         return self.started[key].endpoint
 
     def _start_one(
@@ -157,14 +173,20 @@ class Fleet:
             built.env.update(instance.env)
             return built
 
-        running = launcher.start(
-            key,
-            command,
-            lambda port: server.probe(instance, port),
-            log_dir=self.root / "logs",
-            timeout=server.start_timeout,
-            cancel=self._cancel,
-        )
+        def probe(port: int) -> bool:
+            return server.probe(instance, port)
+
+        how = dict(log_dir=self.root / "logs", timeout=server.start_timeout, cancel=self._cancel)
+        if self.runs_in_container(kind):
+            try:
+                host = self._engine_host()
+            except engine.EngineError as exc:  # every container start fails alike, and says why
+                raise ServerStartError(key, f"no Docker engine: {exc}", None) from None
+            running = containers.start(
+                key, command, probe, kind=kind, host=host, session=self.root, **how
+            )
+        else:
+            running = launcher.start(key, command, probe, **how)
         try:
             server.after_ready(instance, running.port)
         except Exception as exc:
@@ -173,7 +195,20 @@ class Fleet:
         endpoint = server.endpoint(instance, running.port)
         endpoint.log = str(running.log)
         endpoint.pid = running.pid
+        endpoint.launcher = "native" if running.record is not None else "containers"
         return Started(endpoint, running)
+
+    def runs_in_container(self, kind: str) -> bool:
+        """Under the container launcher, every server with an image (the kube stand-in, a
+        piece of the kit rather than a storage server, has none and stays native)."""
+        return self.launcher == "containers" and kind in containers.images.IMAGES
+
+    def _engine_host(self) -> str:
+        with self._lock:
+            if self._engine is None:
+                self._engine = engine.acquire()
+                containers.reap_orphans(self._engine.host)  # what a killed run left
+            return self._engine.host
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {key: s.endpoint for key, s in sorted(self.started.items())}
@@ -183,6 +218,12 @@ class Fleet:
         started, self.started = self.started, {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
             list(pool.map(lambda s: s.running.stop(), started.values()))
+        if self._engine is not None:
+            held, self._engine = self._engine, None
+            try:  # a container created by a start that Ctrl-C cut short was never handed back
+                containers.remove_labelled(held.host, containers.LABEL_SESSION, self.root.name)
+            finally:
+                engine.release(held)
 
     def retention(self, failed: bool = False) -> Keep:
         """What of the session directory to keep: all if asked, logs after a failure, else none."""

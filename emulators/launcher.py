@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -29,6 +31,34 @@ BIND_FAILURE_MARKERS = ("already in use", "eaddrinuse", "bind: ")
 # once the process record is on disk, so a kit killed in between leaves no unrecorded server
 # (EOF on the pipe: the wrapper exits and nothing starts).
 _WRAPPER = 'read -r _ || exit 0; exec 0</dev/null; "$@"; echo $? > "$ARTCONF_EXIT_FILE"'
+
+
+#: Set by `ctrl_c_noted`'s handler. A KeyboardInterrupt raised while a finaliser runs (the
+#: garbage collector fires inside a probe's HTTP set-up) is printed as "Exception ignored" and
+#: lost; the wait loops check this flag, so one Ctrl-C always stops a start.
+_CTRL_C = threading.Event()
+
+
+@contextlib.contextmanager
+def ctrl_c_noted() -> Iterator[None]:
+    """While servers start on the main thread: a Ctrl-C is also noted in a flag."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield  # a worker thread, or someone else's handler: theirs decides
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        _CTRL_C.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _CTRL_C.clear()
 
 
 class StartCancelled(RuntimeError):
@@ -183,16 +213,46 @@ def start(
     `make_command(port)` builds the command line; `probe(port)` returns True once the server
     answers its own protocol (it may raise or return False while it is not ready yet).
     """
+    log = fresh_log(log_dir, name)
+
+    def spawn(port: int) -> Running:
+        popen, record = _spawn(name, make_command(port), log, log_dir / f"{name}.exit")
+        return Running(name, port, record, log, popen, 0.0)
+
+    return start_ready(
+        name, spawn, probe, log=log, timeout=timeout, cancel=cancel,
+        exit_code=lambda running: exit_code(running.record),
+    )  # fmt: skip
+
+
+def fresh_log(log_dir: Path, name: str) -> Path:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     log.unlink(missing_ok=True)
+    return log
+
+
+def start_ready(
+    name: str,
+    spawn: Callable[[int], Any],
+    probe: Callable[[int], bool],
+    *,
+    log: Path,
+    timeout: float,
+    cancel: threading.Event | None,
+    exit_code: Callable[[Any], object],
+) -> Any:
+    """`spawn(port)` a server (a process or a container, with `alive()`, `stop()` and
+    `start_seconds`) until `probe` says it is ready, on a new port after a bind failure; a
+    failed start is stopped and raised as `ServerStartError` with `exit_code(server)`."""
     for attempt in range(1, BIND_ATTEMPTS + 1):
+        if cancel is not None and cancel.is_set():
+            raise StartCancelled(name)
         port = free_port()
         began = time.monotonic()
-        popen, record = _spawn(name, make_command(port), log, log_dir / f"{name}.exit")
-        running = Running(name, port, record, log, popen, 0.0)
+        running = spawn(port)
         try:
-            outcome = _wait_ready(running, probe, began + timeout, cancel)
+            outcome = wait_ready(running, probe, began + timeout, cancel)
         except BaseException:
             running.stop()  # Ctrl-C or a probe bug while starting: leave nothing behind
             raise
@@ -208,7 +268,7 @@ def start(
             raise StartCancelled(name)
         reason = {
             "timeout": f"not ready after {timeout:.0f} s",
-            "exited": f"exited with code {exit_code(record)} before it was ready",
+            "exited": f"exited with code {exit_code(running)} before it was ready",
             "bind": f"could not bind a port after {BIND_ATTEMPTS} attempts",
         }[outcome]
         raise ServerStartError(name, reason, log)
@@ -223,7 +283,7 @@ def exit_code(record: ProcessRecord) -> int | None:
         return None
 
 
-def _wait_ready(
+def wait_ready(
     running: Running,
     probe: Callable[[int], bool],
     deadline: float,
@@ -231,12 +291,15 @@ def _wait_ready(
 ) -> str:
     delay = 0.02
     while time.monotonic() < deadline:
+        if _CTRL_C.is_set():
+            raise KeyboardInterrupt  # the first one was lost in a finaliser
         if cancel is not None and cancel.is_set():
             return "cancelled"
         if not running.alive():
-            if running.popen is not None:  # let the wrapper record the exit code first
+            popen = getattr(running, "popen", None)  # a container has none
+            if popen is not None:  # let the wrapper record the exit code first
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    running.popen.wait(timeout=2)
+                    popen.wait(timeout=2)
             text = log_tail(running.log, 50).lower()
             return "bind" if any(m in text for m in BIND_FAILURE_MARKERS) else "exited"
         try:

@@ -11,8 +11,10 @@ Which servers start: those named by `--artconf-servers` or `ARTCONF_REQUIRE`; wi
 plain (non-xdist) run starts a server on first use, and an xdist run starts every installed one.
 A server named in `ARTCONF_REQUIRE` that is missing or fails to start makes each test that asks
 for it an ERROR carrying the server's log tail; any other missing server is a SKIP naming the
-install command. `--artconf-endpoints FILE` (the `emulators up --json` format) uses servers
-that are already running instead of starting any.
+install command. `--artconf-launcher containers` (or `ARTCONF_LAUNCHER=containers`) runs
+every server with an image as a container on a Docker engine instead of a native process
+(`emulators/containers.py`). `--artconf-endpoints FILE` (the `emulators up --json` format)
+uses servers that are already running instead of starting any.
 
 The servers' session directories (data, TLS files, logs) are removed once they are stopped. A
 run with failing tests keeps only their `logs/` (unless `--artconf-run-dir` took copies of the
@@ -32,7 +34,15 @@ import pytest
 
 from emulators import tools
 from emulators.endpoint import Endpoint, load_endpoints
-from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers, split_key
+from emulators.fleet import (
+    LAUNCHERS,
+    SERVERS,
+    Fleet,
+    instance_keys,
+    parse_launcher,
+    parse_servers,
+    split_key,
+)
 from emulators.launcher import ServerStartError
 from emulators.sessions import keep_data_requested, new_session_dir, reap_orphans_and_data
 
@@ -71,6 +81,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="modes to start them in (default both; TLS keys end in -tls)",
     )
     group.addoption(
+        "--artconf-launcher",
+        default=None,
+        choices=LAUNCHERS,
+        help="how servers run: native processes (default) or containers on a Docker engine, "
+        "the kit's own dockerd when none answers (also ARTCONF_LAUNCHER)",
+    )
+    group.addoption(
         "--artconf-endpoints",
         default=None,
         metavar="FILE",
@@ -85,12 +102,22 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
+#: In `ARTCONF_REQUIRE` beside server names: the container lane must run (no engine: ERROR).
+REQUIRE_CONTAINERS = "containers"
+
+
+def _required() -> list[str]:
+    return [n.strip() for n in os.environ.get("ARTCONF_REQUIRE", "").split(",") if n.strip()]
+
+
 def required_servers() -> list[str]:
-    return (
-        parse_servers(os.environ.get("ARTCONF_REQUIRE"))
-        if os.environ.get("ARTCONF_REQUIRE")
-        else []
-    )
+    names = [n for n in _required() if n != REQUIRE_CONTAINERS]
+    return parse_servers(names) if names else []
+
+
+def containers_required() -> bool:
+    """`containers` in `ARTCONF_REQUIRE`: a container lane that cannot run is an ERROR."""
+    return REQUIRE_CONTAINERS in _required()
 
 
 class ServerPool:
@@ -104,6 +131,7 @@ class ServerPool:
         self.lazy = False
         self.tls_mode = config.getoption("artconf_tls")
         self.keep_data = config.getoption("artconf_keep_data") or keep_data_requested()
+        self.launcher = parse_launcher(config.getoption("artconf_launcher"))
         self.failed = False  # set at session finish: tests failed
         self.kept: list[Path] = []  # session directory parts kept by private fleets
 
@@ -126,7 +154,9 @@ class ServerPool:
     def _start(self, keys: list[tuple[str, str, bool]]) -> None:
         if self.fleet is None:
             reap_orphans_and_data()  # a killed run's servers, and its data
-            self.fleet = Fleet(new_session_dir("pytest"), keep_data=self.keep_data)
+            self.fleet = Fleet(
+                new_session_dir("pytest"), keep_data=self.keep_data, launcher=self.launcher
+            )
             _stop_on_sigterm()
         self.fleet.start([k for k in keys if k[0] not in self.endpoints])
         self.endpoints.update(self.fleet.endpoints())
@@ -302,7 +332,9 @@ def artconf_private_server(request: pytest.FixtureRequest):
         ident = (kind, tls, tuple(sorted((env or {}).items())))
         if ident not in started:
             if fleet is None:
-                fleet = Fleet(new_session_dir("private"), keep_data=pool.keep_data)
+                fleet = Fleet(
+                    new_session_dir("private"), keep_data=pool.keep_data, launcher=pool.launcher
+                )
             key = f"{kind}-private{len(started)}" + ("-tls" if tls else "")
             try:
                 started[ident] = fleet.start_one(key, kind, tls, env)

@@ -75,10 +75,24 @@ def finish_session(root: Path, keep: Keep) -> Path | None:
 
 
 def reap_orphans_and_data() -> list[ProcessRecord]:
-    """`processes.reap_orphans`, then `after_reaping` on what it stopped."""
+    """`processes.reap_orphans`, then `after_reaping` on what it stopped; then the containers
+    of killed runs and the kit's Docker engine once nobody holds a lease on it."""
     reaped = reap_orphans()
     after_reaping(reaped)
+    _reap_containers()
     return reaped
+
+
+def _reap_containers() -> None:
+    from emulators import engine  # light; the container modules load only when it runs
+
+    if not engine.running():
+        return
+    from emulators import containers
+
+    with contextlib.suppress(engine.EngineError, OSError):
+        containers.reap_orphans(engine.our_host())
+    engine.reap()
 
 
 def after_reaping(reaped: list[ProcessRecord]) -> list[Path]:

@@ -51,6 +51,29 @@ def no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return empty
 
 
+@pytest.fixture(scope="session")
+def docker_host():
+    """The container lane's engine (its DOCKER_HOST), leased for the session.
+
+    No engine to be had: a SKIP saying why, or an ERROR when `ARTCONF_REQUIRE` names
+    `containers` (as `make test` does).
+    """
+    from emulators import engine
+    from emulators.pytest_plugin import containers_required
+
+    works, how = engine.availability()
+    if not works:
+        if containers_required():
+            pytest.fail(f"the container lane is required (ARTCONF_REQUIRE) but cannot run: {how}")
+        pytest.skip(f"no Docker engine for the container launcher: {how}")
+    try:
+        held = engine.acquire()
+    except engine.EngineError as exc:
+        pytest.fail(f"the Docker engine could not be started: {exc}")
+    yield held.host
+    engine.release(held)
+
+
 # --- skip policy: with ARTCONF_ALLOWED_SKIPS set (CI), an unlisted skip reason fails the run
 
 

@@ -136,3 +136,30 @@ def test_wrapper_starts_nothing_when_its_owner_dies_before_the_record(tmp_path):
     )
     released.communicate(b"go\n", timeout=10)
     assert marker.exists(), "the go line starts the server"
+
+
+class _SignalsInItsFinaliser:
+    """Delivers Ctrl-C while its finaliser runs: Python prints that KeyboardInterrupt as
+    "Exception ignored" and drops it (what the garbage collector did inside a probe)."""
+
+    def __del__(self) -> None:
+        import os
+        import signal
+        import time
+
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here, inside the finaliser
+
+
+def test_a_ctrl_c_lost_in_a_finaliser_still_stops_the_start(tmp_path):
+    probes = []
+
+    def probe(port: int) -> bool:
+        probes.append(port)
+        _SignalsInItsFinaliser()  # dropped at once: its finaliser swallows the interrupt
+        return False
+
+    with launcher.ctrl_c_noted(), pytest.raises(KeyboardInterrupt):
+        launcher.start("slow", lambda p: Command(["sleep", "60"]), probe, log_dir=tmp_path)
+    assert len(probes) == 1  # stopped at the next turn of the wait, not at the timeout
+    assert load_records() == []

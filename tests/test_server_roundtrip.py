@@ -28,7 +28,20 @@ def azure_endpoint(request, artconf_server):
 
 
 def test_s3_roundtrip(s3_endpoint):
-    s3 = s3_client(s3_endpoint)
+    s3_roundtrip(s3_endpoint)
+
+
+def test_gcs_roundtrip(gcs_endpoint):
+    gcs_roundtrip(gcs_endpoint)
+
+
+def test_azure_roundtrip(azure_endpoint):
+    azure_roundtrip(azure_endpoint)
+
+
+# The round trips, also run by the container launcher's tests (tests/test_containers.py).
+def s3_roundtrip(endpoint) -> None:
+    s3 = s3_client(endpoint)
     bucket = unique_name()
     s3.create_bucket(Bucket=bucket)
     try:
@@ -46,8 +59,8 @@ def test_s3_roundtrip(s3_endpoint):
         s3.delete_bucket(Bucket=bucket)
 
 
-def test_gcs_roundtrip(gcs_endpoint):
-    client = gcs_client(gcs_endpoint)
+def gcs_roundtrip(endpoint) -> None:
+    client = gcs_client(endpoint)
     bucket = client.create_bucket(unique_name())
     try:
         bucket.blob("dir/a.bin").upload_from_string(PAYLOAD, retry=None)
@@ -60,8 +73,8 @@ def test_gcs_roundtrip(gcs_endpoint):
         bucket.delete(force=True)
 
 
-def test_azure_roundtrip(azure_endpoint):
-    service = azure_client(azure_endpoint)
+def azure_roundtrip(endpoint) -> None:
+    service = azure_client(endpoint)
     container = service.create_container(unique_name())
     try:
         container.upload_blob("dir/a.bin", PAYLOAD)

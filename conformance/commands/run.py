@@ -54,6 +54,7 @@ def pytest_command(
         ("--artconf-drivers", args.drivers),
         ("--artconf-endpoints", args.endpoints),
         ("--artconf-shard", args.shard),
+        ("--artconf-launcher", getattr(args, "launcher", None)),
     ):
         if value:
             command.append(f"{option}={value}")
@@ -326,6 +327,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--endpoints", metavar="FILE", help="use running servers from `artconf emulators up --json`"
+    )
+    run.add_argument(
+        "--launcher",
+        "--artconf-launcher",
+        choices=("native", "containers"),
+        help="how the servers run: native processes (default; also ARTCONF_LAUNCHER) or "
+        "containers on a Docker engine (DOCKER_HOST's, else the kit starts its own dockerd as "
+        "root); both prove the same cells",
     )
     run.add_argument("-n", default="auto", help="xdist workers (default: auto; 0 to disable)")
     run.add_argument("-k", help="only cases matching this pytest -k expression")

@@ -116,9 +116,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from emulators.sessions import new_session_dir
 
     keys = instance_keys(parse_servers(args.only), args.tls)
-    with Fleet(new_session_dir("probe")) as fleet:
+    with Fleet(new_session_dir("probe"), launcher=args.launcher) as fleet:
         fleet.start(keys, progress)
-        header = f"{'server':<14} {'endpoint':<28} {'version':<38} {'start s':>8} {'RSS MiB':>8}"
+        header = (
+            f"{'server':<14} {'endpoint':<28} {'version':<38} {'start s':>8} {'RSS MiB':>8}"
+            f" {'launcher':<10}"
+        )
         print(header)
         print("-" * len(header))
         for key, _, _ in keys:
@@ -127,6 +130,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
                 print(
                     f"{key:<14} {s.endpoint.url:<28} {s.endpoint.version:<38} "
                     f"{s.running.start_seconds:>8.2f} {s.running.rss_bytes() / 2**20:>8.0f}"
+                    f" {s.endpoint.launcher:<10}"
                 )
             else:
                 print(f"{key:<14} FAILED: {fleet.errors.get(key, 'not started').splitlines()[0]}")
@@ -137,14 +141,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Per server: installed? can it start here? if not, why."""
-    from emulators import tools
+    """Per server: installed? can it start here? if not, why. Then: which launchers work."""
+    from emulators import engine, tools
     from emulators.fleet import SERVERS, Fleet, instance_keys, parse_servers
     from emulators.sessions import new_session_dir
 
     healthy = True
     kinds = parse_servers(args.only)
-    with Fleet(new_session_dir("doctor")) as fleet:
+    with Fleet(new_session_dir("doctor"), launcher=args.launcher) as fleet:
         installed = []
         for kind in kinds:
             try:
@@ -164,6 +168,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             else:
                 healthy = False
                 print(f"{kind:<10} cannot start: {fleet.errors[kind].splitlines()[0]}")
+    # Which launchers work: the one tried is judged by the starts above, the other by asking.
+    tried = "ok: the servers above started" if healthy else "FAILED: see the servers above"
+    works, how = engine.availability()
+    native = tried if fleet.launcher == "native" else "ok: needs no engine (not tried here)"
+    if fleet.launcher == "containers":
+        boxed = f"{tried} as containers ({how})"
+    else:
+        boxed = f"{'available' if works else 'unavailable'}: {how}"
+    print(f"launcher native: {native}")
+    print(f"launcher containers: {boxed}")
     return EXIT_OK if healthy else EXIT_FAILED
 
 
@@ -186,6 +200,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="off",
         choices=("off", "on", "both"),
         help="--tls: TLS only; --tls both: plain and TLS (TLS keys end in -tls)",
+    )
+    launcher_kw = dict(
+        choices=("native", "containers"),
+        default=None,
+        help="start the servers as native processes (default; also ARTCONF_LAUNCHER) or as "
+        "containers on a Docker engine (DOCKER_HOST's, else the kit's own dockerd)",
     )
     up = emu_sub.add_parser(
         "up",
@@ -215,8 +235,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     probe = emu_sub.add_parser("probe", help="start, measure (start time, RSS) and stop servers")
     probe.add_argument("--only", help=servers_help)
     probe.add_argument("--tls", **{**tls_kw, "default": "both"})
+    probe.add_argument("--launcher", **launcher_kw)
     probe.set_defaults(func=cmd_probe)
 
     doctor = sub.add_parser("doctor", help="per server: installed? can it start here? if not, why")
     doctor.add_argument("--only", help=servers_help)
+    doctor.add_argument("--launcher", **launcher_kw)
     doctor.set_defaults(func=cmd_doctor)
