@@ -9,7 +9,10 @@ testcontainers-python creates and removes the containers. Its Ryuk reaper stays 
 an image from a registry this machine cannot reach), so cleanup is the kit's: `stop()` on every
 exit path, a sweep by session label when a fleet closes (a Ctrl-C between create and start
 leaves a container testcontainers never handed back), and a sweep by owner label of containers
-whose kit process died outright (`reap_orphans`).
+whose kit process died outright (`reap_orphans`). The server inside is also a process of this
+machine, so it gets a process record like a native server's: the same reaper stops it, and
+`emulators up` hands it over the same way. A container of `up` is labelled detached: swept only
+once its server has stopped (an `up` killed before the hand-over has its server reaped first).
 
 The container's output is followed into the same log file a native server writes, and its exit
 code into the same `.exit` file, so liveness checks and failure reports read them alike.
@@ -30,15 +33,17 @@ import psutil
 from emulators import images
 from emulators.engine import EngineError
 from emulators.launcher import Command, ServerStartError, fresh_log, start_ready
-from emulators.processes import process_create_time
+from emulators.processes import ProcessRecord, is_same_process, process_create_time
 
 LABEL_SESSION = "artconf.session"  # the fleet's session directory name
 LABEL_OWNER = "artconf.owner"  # "<pid>-<start time>" of the kit process that started it
 LABEL_SERVER = "artconf.server"  # the server key, e.g. minio-tls
+LABEL_DETACHED = "artconf.detached"  # started by `emulators up`: outlives its owner
 _ENV_LOCK = threading.Lock()
 _BUILD_LOCKS: dict[str, threading.Lock] = {}
-_TAGS: dict[tuple[str, str], str] = {}  # (kind, host) -> tag, once per process: the recipe
-# digest walks thousands of files (moto's closure)
+# (kind, host, official ref) -> tag, once per process: the recipe digest walks thousands of
+# files (moto's closure)
+_TAGS: dict[tuple[str, str, str], str] = {}
 
 
 def owner_label() -> str:
@@ -62,8 +67,8 @@ class ContainerRunning:
     log: Path
     container: object  # testcontainers' DockerContainer
     server_pid: int  # the server as the host sees it: liveness and memory read it
+    record: ProcessRecord
     start_seconds: float = 0.0
-    record: None = None  # no process record: containers are found by label instead
     _follower: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -89,6 +94,7 @@ class ContainerRunning:
             self.container.stop()
         if self._follower is not None:
             self._follower.join(timeout=5)
+        self.record.forget()
 
 
 def start(
@@ -102,24 +108,30 @@ def start(
     log_dir: Path,
     timeout: float = 60.0,
     cancel: threading.Event | None = None,
+    detached: bool = False,
 ) -> ContainerRunning:
     """Start server `name` (of `kind`) in a container on the engine at `host`.
 
     As `launcher.start`: a free port, retried on a bind failure; ready when `probe(port)`
     says so; on failure the container is removed and `ServerStartError` carries its log.
     """
-    image = images.IMAGES.get(kind)
+    image = images.official(kind) or images.IMAGES.get(kind)
     if image is None:
         why = f"no container image for {kind}; use the native launcher"
         raise ServerStartError(name, why, None)
     with _BUILD_LOCKS.setdefault(kind, threading.Lock()):
-        if (kind, host) not in _TAGS:
-            _TAGS[kind, host] = images.ensure(kind, host).tag
-        tag = _TAGS[kind, host]
+        key = (kind, host, getattr(image, "ref", ""))
+        if key not in _TAGS:
+            try:
+                _TAGS[key] = _image_on(host, image)
+            except EngineError as exc:  # a build or a pull failed: this server cannot start
+                raise ServerStartError(name, str(exc), None) from None
+        tag = _TAGS[key]
     log = fresh_log(log_dir, name)
 
     def spawn(port: int) -> ContainerRunning:
-        return _run(name, tag, image, make_command(port), host, session, log, port)
+        command = make_command(port)
+        return _run(name, tag, image, command, host, session, log, port, detached)
 
     return start_ready(
         name, spawn, probe, log=log, timeout=timeout, cancel=cancel,
@@ -127,15 +139,28 @@ def start(
     )  # fmt: skip
 
 
+def _image_on(host: str, image: images.Image | images.Official) -> str:
+    """Pull the official image, or build the local one (then drop the kit's stale images)."""
+    if isinstance(image, images.Official):
+        images.pull(host, image)
+        return image.ref
+    built = images.ensure(image.kind, host)
+    if built.fresh:
+        with contextlib.suppress(EngineError):
+            images.remove_stale(host)  # an old pin's image: nothing will run it again
+    return built.tag
+
+
 def _run(
     name: str,
     tag: str,
-    image: images.Image,
+    image: images.Image | images.Official,
     command: Command,
     host: str,
     session: Path,
     log: Path,
     port: int,
+    detached: bool,
 ) -> ContainerRunning:
     from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import DockerContainer
@@ -143,6 +168,8 @@ def _run(
     testcontainers_config.ryuk_disabled = True  # its image lives in a registry
     argv = image.argv(command.argv)
     labels = {LABEL_SESSION: session.name, LABEL_OWNER: owner_label(), LABEL_SERVER: name}
+    if detached:
+        labels[LABEL_DETACHED] = "1"
     with _ENV_LOCK:
         # testcontainers reads DOCKER_HOST from the environment and writes it back: keep the
         # kit's own engine out of the environment, where it would pass for the user's.
@@ -175,12 +202,30 @@ def _run(
         with contextlib.suppress(Exception):
             container.stop()
         raise ServerStartError(name, f"container did not start: {exc}", None) from exc
-    running = ContainerRunning(name, port, log, container, pid)
+    running = ContainerRunning(name, port, log, container, pid, _record(name, pid, log))
     running._follower = threading.Thread(
         target=_follow, args=(wrapped, log), name=f"logs-{name}", daemon=True
     )
     running._follower.start()
     return running
+
+
+def _record(name: str, pid: int, log: Path) -> ProcessRecord:
+    """The container's server as a process record (its own group leader, PID 1 inside)."""
+    created = process_create_time(pid) or 0.0
+    me = os.getpid()
+    record = ProcessRecord(
+        name=name,
+        pgid=pid,
+        leader_create_time=created,
+        pid=pid,
+        create_time=created,
+        owner_pid=me,
+        owner_create_time=process_create_time(me),
+        exit_file=str(log.with_suffix(".exit")),
+    )
+    record.save()
+    return record
 
 
 def _follow(container, log: Path) -> None:
@@ -205,16 +250,23 @@ def _exit_code(log: Path) -> str:
 # --- sweeping ----------------------------------------------------------------------------
 
 
-def remove_labelled(host: str, label: str, value: str | None = None) -> list[str]:
-    """Remove every container carrying `label` (with `value`); the names removed."""
+def labelled(host: str, label: str, value: str | None = None) -> list:
+    """Every container, running or not, carrying `label` (with `value`)."""
     selector = f"{label}={value}" if value is not None else label
     try:
-        client = docker_client(host)
-        found = client.containers.list(all=True, filters={"label": selector})
+        # Other runs remove their containers meanwhile: one gone between the listing and its
+        # inspection is no error (ignore_removed), it is simply not there.
+        return docker_client(host).containers.list(
+            all=True, filters={"label": selector}, ignore_removed=True
+        )
     except Exception as exc:
         raise EngineError(f"cannot list containers on {host}: {exc}") from exc
+
+
+def remove_labelled(host: str, label: str, value: str | None = None) -> list[str]:
+    """Remove every container carrying `label` (with `value`); the names removed."""
     removed = []
-    for container in found:
+    for container in labelled(host, label, value):
         with contextlib.suppress(Exception):
             container.remove(force=True, v=True)
             removed.append(container.name)
@@ -222,21 +274,17 @@ def remove_labelled(host: str, label: str, value: str | None = None) -> list[str
 
 
 def reap_orphans(host: str) -> list[str]:
-    """Remove containers whose kit process died without removing them (SIGKILL)."""
-    from emulators.processes import is_same_process
-
-    try:
-        found = docker_client(host).containers.list(all=True, filters={"label": LABEL_OWNER})
-    except Exception as exc:
-        raise EngineError(f"cannot list containers on {host}: {exc}") from exc
+    """Remove containers whose kit process died without removing them (SIGKILL); those of
+    `emulators up` only once their server has stopped (`down`, or the process reaper)."""
     removed = []
-    for container in found:
+    for container in labelled(host, LABEL_OWNER):
         pid, _, created = container.labels.get(LABEL_OWNER, "").partition("-")
         try:
             alive = is_same_process(int(pid), float(created))
         except ValueError:
             alive = False
-        if not alive:
+        serving = container.attrs.get("State", {}).get("Running", False)
+        if not alive and not (container.labels.get(LABEL_DETACHED) and serving):
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)
                 removed.append(container.name)

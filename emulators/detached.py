@@ -13,6 +13,7 @@ removes the session directory once the servers are stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from emulators import containers, engine
 from emulators.endpoint import Endpoint
 from emulators.fleet import Fleet
 from emulators.launcher import exit_code
@@ -82,6 +84,7 @@ def up(
     keys: list[tuple[str, str, bool]],
     progress: Callable[[str], None],
     state_dir: str | Path | None = None,
+    launcher: str | None = None,
 ) -> dict[str, Endpoint]:
     """Start the servers detached. Raises AlreadyRunning or StartFailed (nothing left running)."""
     path = state_file(state_dir)
@@ -93,13 +96,16 @@ def up(
             "another `artconf emulators up` is starting servers right now"
         ) from None
     try:
-        return _up(keys, progress, path)
+        return _up(keys, progress, path, launcher)
     finally:
         lock.release()
 
 
 def _up(
-    keys: list[tuple[str, str, bool]], progress: Callable[[str], None], path: Path
+    keys: list[tuple[str, str, bool]],
+    progress: Callable[[str], None],
+    path: Path,
+    launcher: str | None,
 ) -> dict[str, Endpoint]:
     reap_orphans_and_data()
     state = _read_state(path)
@@ -115,9 +121,7 @@ def _up(
             record.forget()  # every server of the old state is gone
         _forget(state, path)
 
-    # Native only: a detached server is handed over by its process record, which a container
-    # has not (ARTCONF_LAUNCHER does not apply here).
-    fleet = Fleet(new_session_dir("up"), launcher="native")
+    fleet = Fleet(new_session_dir("up"), launcher=launcher, detached=True)
     try:
         fleet.start(keys, progress)  # Ctrl-C here stops whatever started, then propagates
         if fleet.errors:
@@ -125,6 +129,10 @@ def _up(
         new_state = _state(fleet)
         _write_state(path, new_state)  # first: a kill before the hand-over leaves orphans to reap
         _hand_over(fleet)
+        held = fleet.detach_engine()  # containers: the engine stays until `down`
+        if held is not None:
+            new_state["engine"] = {"host": held.host, "lease": str(held.lease or "")}
+            _write_state(path, new_state)
     except BaseException as exc:
         path.unlink(missing_ok=True)
         kept = fleet.close(failed=isinstance(exc, StartFailed))  # stops, removes the directory
@@ -191,10 +199,18 @@ def down(state_dir: str | Path | None = None) -> Stopped:
     state = _read_state(path)
     if state is None:
         return Stopped([], None)
+    held = state.get("engine")  # containers: removed first (as PID 1 a server may ignore
+    if held:  # SIGTERM), the engine given back last; an engine gone already has none left
+        with contextlib.suppress(engine.EngineError):
+            session = Path(state["session"]).name
+            containers.remove_labelled(held["host"], containers.LABEL_SESSION, session)
     stopped = []
     for key, record in _records(state).items():
         stop_record(record)
         stopped.append(key)
+    if held:
+        lease = Path(held["lease"]) if held.get("lease") else None
+        engine.release(engine.Engine(held["host"], "", ours=lease is not None, lease=lease))
     return Stopped(sorted(stopped), _forget(state, path))
 
 

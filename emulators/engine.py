@@ -45,6 +45,7 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 INSTALL_HINT = "apt-get install -y --no-install-recommends docker.io"
 SYSTEM_HOST = "unix:///var/run/docker.sock"
+DETACHED = "detached-"  # the name prefix of a lease held by `emulators up`'s servers
 
 
 class EngineError(RuntimeError):
@@ -111,10 +112,13 @@ def _new_lease() -> Path:
 
 
 def _live_leases() -> list[Path]:
-    """Leases whose process still runs; the files of dead holders are removed."""
+    """Leases whose process still runs, and detached ones; dead holders' files are removed."""
     folder = engine_dir() / "leases"
     live = []
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.name.startswith(DETACHED):
+            live.append(path)  # `emulators up`: held until `emulators down`
+            continue
         pid, _, rest = path.name.partition("-")
         created = rest.partition("-")[0]
         try:
@@ -165,6 +169,16 @@ def acquire(timeout: float = START_TIMEOUT) -> Engine:
         waited = time.monotonic() - began
     started = waited if waited > 0.5 else 0.0
     return Engine(our_host(), version, ours=True, start_seconds=started, lease=lease)
+
+
+def detach(held: Engine) -> Engine:
+    """Turn `held`'s lease into one no process holds (the servers of `emulators up` outlive
+    it): only `release` of the returned engine gives it back."""
+    if not held.ours or held.lease is None:
+        return held
+    detached = held.lease.with_name(DETACHED + held.lease.name)
+    held.lease.rename(detached)
+    return Engine(held.host, held.version, True, held.start_seconds, detached)
 
 
 def release(held: Engine) -> bool:

@@ -11,6 +11,7 @@ everything with `ARTCONF_KEEP_DATA=1`.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import sys
 import threading
@@ -82,10 +83,18 @@ class Started:
 class Fleet:
     """The servers of one session, started under `root`."""
 
-    def __init__(self, root: Path, *, keep_data: bool | None = None, launcher: str | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        keep_data: bool | None = None,
+        launcher: str | None = None,
+        detached: bool = False,
+    ):
         self.root = root
         self.keep_data = keep_data_requested() if keep_data is None else keep_data
         self.launcher = parse_launcher(launcher)
+        self.detached = detached  # its servers will outlive it (`emulators up`)
         self._engine: engine.Engine | None = None
         self.started: dict[str, Started] = {}
         self.errors: dict[str, str] = {}
@@ -183,8 +192,9 @@ class Fleet:
             except engine.EngineError as exc:  # every container start fails alike, and says why
                 raise ServerStartError(key, f"no Docker engine: {exc}", None) from None
             running = containers.start(
-                key, command, probe, kind=kind, host=host, session=self.root, **how
-            )
+                key, command, probe, kind=kind, host=host, session=self.root,
+                detached=self.detached, **how,
+            )  # fmt: skip
         else:
             running = launcher.start(key, command, probe, **how)
         try:
@@ -195,7 +205,11 @@ class Fleet:
         endpoint = server.endpoint(instance, running.port)
         endpoint.log = str(running.log)
         endpoint.pid = running.pid
-        endpoint.launcher = "native" if running.record is not None else "containers"
+        in_container = isinstance(running, containers.ContainerRunning)
+        endpoint.launcher = "containers" if in_container else "native"
+        chosen = containers.images.official(kind) if in_container else None
+        if chosen is not None:  # not the kit's pin: whatever that image holds
+            endpoint.version = chosen.ref
         return Started(endpoint, running)
 
     def runs_in_container(self, kind: str) -> bool:
@@ -207,8 +221,15 @@ class Fleet:
         with self._lock:
             if self._engine is None:
                 self._engine = engine.acquire()
-                containers.reap_orphans(self._engine.host)  # what a killed run left
+                with contextlib.suppress(engine.EngineError):  # never a reason not to start
+                    containers.reap_orphans(self._engine.host)  # what a killed run left
             return self._engine.host
+
+    def detach_engine(self) -> engine.Engine | None:
+        """Hand the fleet's lease on its engine to servers that outlive it (`emulators up`)."""
+        with self._lock:
+            held, self._engine = self._engine, None
+        return engine.detach(held) if held is not None else None
 
     def endpoints(self) -> dict[str, Endpoint]:
         return {key: s.endpoint for key, s in sorted(self.started.items())}

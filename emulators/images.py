@@ -411,6 +411,57 @@ IMAGES: dict[str, Image] = {
 }
 
 
+# --- official images, where a registry is reachable -----------------------------------------
+
+#: Where each server's program is in its official image (run as the container's entrypoint).
+OFFICIAL_PROGRAMS = {
+    "minio": "minio",  # minio/minio: /usr/bin/minio
+    "fake-gcs": "/bin/fake-gcs-server",  # fsouza/fake-gcs-server
+    "azurite": "azurite-blob",  # mcr.microsoft.com/azure-storage/azurite
+    "moto": "python",  # motoserver/moto: moto in the image's own Python
+}
+
+
+@dataclass(frozen=True)
+class Official:
+    """An image the user names with `ARTCONF_IMAGE_<KIND>` (e.g. `ARTCONF_IMAGE_FAKE_GCS=
+    fsouza/fake-gcs-server:1.54.0`), pulled when the engine lacks it; it replaces the local
+    build. Its server's version is whatever the image holds: endpoints report the reference."""
+
+    kind: str
+    ref: str
+
+    def argv(self, host_argv: list[str]) -> list[str]:
+        return [OFFICIAL_PROGRAMS[self.kind], *host_argv[1:]]
+
+    def env(self) -> dict[str, str]:
+        return {"HOME": "/tmp"}
+
+
+def override_variable(kind: str) -> str:
+    return "ARTCONF_IMAGE_" + kind.upper().replace("-", "_")
+
+
+def official(kind: str) -> Official | None:
+    """The official image chosen for `kind`, if any."""
+    ref = os.environ.get(override_variable(kind), "").strip()
+    if not ref or kind not in OFFICIAL_PROGRAMS:
+        return None
+    return Official(kind, ref)
+
+
+def pull(host: str, chosen: Official) -> None:
+    """Make sure the engine has `chosen`'s image, pulling it when it has not."""
+    if _size(host, chosen.ref) is not None:
+        return
+    result = _docker(host, "pull", chosen.ref, timeout=IMPORT_TIMEOUT)
+    if result.returncode != 0:
+        raise engine.EngineError(
+            f"cannot pull {chosen.ref} ({override_variable(chosen.kind)}): "
+            f"{_last_line(result.stderr)}; unset it to use the kit's local image"
+        )
+
+
 # --- the tar stream and the engine -----------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ import pytest
 
 from emulators import tools
 from emulators.endpoint import Endpoint, load_endpoints
+from emulators.errors import UsageError
 from emulators.fleet import (
     LAUNCHERS,
     SERVERS,
@@ -131,7 +132,10 @@ class ServerPool:
         self.lazy = False
         self.tls_mode = config.getoption("artconf_tls")
         self.keep_data = config.getoption("artconf_keep_data") or keep_data_requested()
-        self.launcher = parse_launcher(config.getoption("artconf_launcher"))
+        try:
+            self.launcher = parse_launcher(config.getoption("artconf_launcher"))
+        except UsageError as exc:  # ARTCONF_LAUNCHER: the option itself has its choices
+            raise pytest.UsageError(f"ARTCONF_LAUNCHER: {exc}") from None
         self.failed = False  # set at session finish: tests failed
         self.kept: list[Path] = []  # session directory parts kept by private fleets
 

@@ -40,7 +40,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from emulators.fleet import instance_keys, parse_servers
 
     keys = instance_keys(parse_servers(args.only), args.tls)
-    endpoints = detached.up(keys, progress, args.state_dir)
+    endpoints = detached.up(keys, progress, args.state_dir, args.launcher)
     if args.json:
         print(
             json.dumps(
@@ -215,6 +215,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--only", help=servers_help)
     up.add_argument("--tls", **tls_kw)
     up.add_argument("--json", action="store_true", help="print one JSON object keyed by server")
+    up.add_argument("--launcher", **launcher_kw)
     up.set_defaults(func=cmd_up)
     status = emu_sub.add_parser("status", help="show what `up` started (credentials redacted)")
     status.add_argument("--json", action="store_true")
