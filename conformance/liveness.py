@@ -20,10 +20,10 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from emulators.endpoint import Endpoint
-from emulators.processes import process_alive
 
 POLL_SECONDS = 0.25
 CONNECT_TIMEOUT = 2.0
@@ -36,6 +36,13 @@ class ServerDown(BaseException):
     A BaseException, like KeyboardInterrupt, so that a driver's `except Exception` (or a retry
     loop) cannot swallow it and wait on a server that will never answer.
     """
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def accepts_connections(endpoint: Endpoint) -> bool:

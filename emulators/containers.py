@@ -28,16 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from emulators import images
 from emulators.engine import EngineError
 from emulators.launcher import Command, ServerStartError, fresh_log, start_ready
-from emulators.processes import (
-    ProcessRecord,
-    identity_alive,
-    own_identity,
-    process_alive,
-    tree_rss,
-)
+from emulators.processes import ProcessRecord, is_same_process, process_create_time
 
 LABEL_SESSION = "artconf.session"  # the fleet's session directory name
 LABEL_OWNER = "artconf.owner"  # "<pid>-<start time>" of the kit process that started it
@@ -48,6 +44,11 @@ _BUILD_LOCKS: dict[str, threading.Lock] = {}
 # (kind, host, official ref) -> tag, once per process: the recipe digest walks thousands of
 # files (moto's closure)
 _TAGS: dict[tuple[str, str, str], str] = {}
+
+
+def owner_label() -> str:
+    me = os.getpid()
+    return f"{me}-{process_create_time(me) or 0:.3f}"
 
 
 def docker_client(host: str):
@@ -67,7 +68,6 @@ class ContainerRunning:
     container: object  # testcontainers' DockerContainer
     server_pid: int  # the server as the host sees it: liveness and memory read it
     record: ProcessRecord
-    official_ref: str | None = None  # an official image, not the kit's build of its pin
     start_seconds: float = 0.0
     _follower: threading.Thread | None = field(default=None, repr=False)
 
@@ -76,10 +76,17 @@ class ContainerRunning:
         return self.server_pid
 
     def alive(self) -> bool:
-        return process_alive(self.server_pid)
+        try:
+            return psutil.Process(self.server_pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
     def rss_bytes(self) -> int:
-        return tree_rss(self.server_pid)
+        try:
+            proc = psutil.Process(self.server_pid)
+            return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+        except psutil.Error:
+            return 0
 
     def stop(self) -> None:
         # testcontainers' stop removes the container (force, with its anonymous volumes).
@@ -160,7 +167,7 @@ def _run(
 
     testcontainers_config.ryuk_disabled = True  # its image lives in a registry
     argv = image.argv(command.argv)
-    labels = {LABEL_SESSION: session.name, LABEL_OWNER: own_identity(), LABEL_SERVER: name}
+    labels = {LABEL_SESSION: session.name, LABEL_OWNER: owner_label(), LABEL_SERVER: name}
     if detached:
         labels[LABEL_DETACHED] = "1"
     with _ENV_LOCK:
@@ -195,9 +202,7 @@ def _run(
         with contextlib.suppress(Exception):
             container.stop()
         raise ServerStartError(name, f"container did not start: {exc}", None) from exc
-    official_ref = image.ref if isinstance(image, images.Official) else None
-    record = _record(name, pid, log)
-    running = ContainerRunning(name, port, log, container, pid, record, official_ref)
+    running = ContainerRunning(name, port, log, container, pid, _record(name, pid, log))
     running._follower = threading.Thread(
         target=_follow, args=(wrapped, log), name=f"logs-{name}", daemon=True
     )
@@ -207,7 +212,18 @@ def _run(
 
 def _record(name: str, pid: int, log: Path) -> ProcessRecord:
     """The container's server as a process record (its own group leader, PID 1 inside)."""
-    record = ProcessRecord.owned(name, pid, pid, str(log.with_suffix(".exit")))
+    created = process_create_time(pid) or 0.0
+    me = os.getpid()
+    record = ProcessRecord(
+        name=name,
+        pgid=pid,
+        leader_create_time=created,
+        pid=pid,
+        create_time=created,
+        owner_pid=me,
+        owner_create_time=process_create_time(me),
+        exit_file=str(log.with_suffix(".exit")),
+    )
     record.save()
     return record
 
@@ -262,7 +278,11 @@ def reap_orphans(host: str) -> list[str]:
     `emulators up` only once their server has stopped (`down`, or the process reaper)."""
     removed = []
     for container in labelled(host, LABEL_OWNER):
-        alive = identity_alive(container.labels.get(LABEL_OWNER, ""))
+        pid, _, created = container.labels.get(LABEL_OWNER, "").partition("-")
+        try:
+            alive = is_same_process(int(pid), float(created))
+        except ValueError:
+            alive = False
         serving = container.attrs.get("State", {}).get("Running", False)
         if not alive and not (container.labels.get(LABEL_DETACHED) and serving):
             with contextlib.suppress(Exception):

@@ -30,7 +30,7 @@ import psutil
 from filelock import FileLock
 
 from emulators.paths import cache_root
-from emulators.processes import identity_alive, own_identity
+from emulators.processes import is_same_process, process_create_time
 
 #: Never let dockerd change the machine's network: no iptables chains, no docker0 bridge, no
 #: `net.ipv4.ip_forward=1` (dockerd sets it by default even with --bridge=none), no NAT.
@@ -106,7 +106,9 @@ def server_version(host: str, timeout: float = 5.0) -> tuple[str | None, str]:
 
 def _new_lease() -> Path:
     """`<pid>-<start time>-<n>`: one per holder, a process may hold several (a fleet, a test)."""
-    return engine_dir() / "leases" / f"{own_identity()}-{uuid.uuid4().hex[:8]}"
+    me = os.getpid()
+    name = f"{me}-{process_create_time(me) or 0:.3f}-{uuid.uuid4().hex[:8]}"
+    return engine_dir() / "leases" / name
 
 
 def _live_leases() -> list[Path]:
@@ -117,7 +119,13 @@ def _live_leases() -> list[Path]:
         if path.name.startswith(DETACHED):
             live.append(path)  # `emulators up`: held until `emulators down`
             continue
-        if identity_alive(path.name):
+        pid, _, rest = path.name.partition("-")
+        created = rest.partition("-")[0]
+        try:
+            alive = is_same_process(int(pid), float(created))
+        except ValueError:
+            alive = False
+        if alive:
             live.append(path)
         else:
             path.unlink(missing_ok=True)
@@ -182,7 +190,10 @@ def release(held: Engine) -> bool:
         return False  # DOCKER_HOST's engine is the user's
     with _lock():
         held.lease.unlink(missing_ok=True)
-        return _stop_unless_held()
+        if _live_leases() or _pid() is None:
+            return False
+        _stop()
+        return True
 
 
 def reap() -> bool:
@@ -190,15 +201,10 @@ def reap() -> bool:
     if not (engine_dir() / "dockerd.pid").exists():
         return False
     with _lock():
-        return _stop_unless_held()
-
-
-def _stop_unless_held() -> bool:
-    """Stop the kit's running engine when no live lease is left (the caller holds the lock)."""
-    if _live_leases() or _pid() is None:
-        return False
-    _stop()
-    return True
+        if _live_leases() or _pid() is None:
+            return False
+        _stop()
+        return True
 
 
 # --- the kit's dockerd ---------------------------------------------------------------------

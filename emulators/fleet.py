@@ -28,7 +28,6 @@ from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
-from emulators.names import LAUNCHERS as LAUNCHERS  # re-exported beside parse_launcher
 from emulators.server import Instance, Server, fixed_secrets
 from emulators.sessions import Keep, finish_session, keep_data_requested
 from emulators.tls import TlsMaterial, make_tls_material
@@ -36,6 +35,7 @@ from emulators.tools import ToolError
 
 SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), KubeApi())}
 TLS_MODES = ("off", "on", "both")
+LAUNCHERS = ("native", "containers")
 LAUNCHER_ENV = "ARTCONF_LAUNCHER"
 
 
@@ -205,10 +205,11 @@ class Fleet:
         endpoint = server.endpoint(instance, running.port)
         endpoint.log = str(running.log)
         endpoint.pid = running.pid
-        if isinstance(running, containers.ContainerRunning):
-            endpoint.launcher = "containers"
-            if running.official_ref:  # not the kit's pin: whatever that image holds
-                endpoint.version = running.official_ref
+        in_container = isinstance(running, containers.ContainerRunning)
+        endpoint.launcher = "containers" if in_container else "native"
+        chosen = containers.images.official(kind) if in_container else None
+        if chosen is not None:  # not the kit's pin: whatever that image holds
+            endpoint.version = chosen.ref
         return Started(endpoint, running)
 
     def runs_in_container(self, kind: str) -> bool:

@@ -23,13 +23,7 @@ from typing import Any
 
 import psutil
 
-from emulators.processes import (
-    ProcessRecord,
-    process_alive,
-    process_create_time,
-    stop_record,
-    tree_rss,
-)
+from emulators.processes import ProcessRecord, process_create_time, stop_record
 
 BIND_ATTEMPTS = 3
 BIND_FAILURE_MARKERS = ("already in use", "eaddrinuse", "bind: ")
@@ -127,11 +121,20 @@ class Running:
     def alive(self) -> bool:
         if self.popen is not None and self.popen.poll() is not None:
             return False
-        return process_alive(self.record.pid)
+        try:
+            proc = psutil.Process(self.record.pid)
+            return proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
     def rss_bytes(self) -> int:
         """Resident memory of the server and its children."""
-        return tree_rss(self.record.pid)
+        try:
+            proc = psutil.Process(self.record.pid)
+            procs = [proc, *proc.children(recursive=True)]
+            return sum(p.memory_info().rss for p in procs)
+        except psutil.Error:
+            return 0
 
     def stop(self) -> None:
         stop_record(self.record)
@@ -155,11 +158,22 @@ def _spawn(
             cwd=command.cwd,
             start_new_session=True,
         )
-    record = ProcessRecord.owned(name, popen.pid, popen.pid, str(exit_file))
+    owner = os.getpid()
+    leader_time = process_create_time(popen.pid) or 0.0
+    record = ProcessRecord(
+        name=name,
+        pgid=popen.pid,
+        leader_create_time=leader_time,
+        pid=popen.pid,
+        create_time=leader_time,
+        owner_pid=owner,
+        owner_create_time=process_create_time(owner),
+        exit_file=str(exit_file),
+    )
     record.save()  # before the server starts: a SIGKILL from here on leaves a record to reap
     _release(popen)
     record.pid = _wait_for_child(popen)
-    record.create_time = process_create_time(record.pid) or record.leader_create_time
+    record.create_time = process_create_time(record.pid) or leader_time
     record.save()
     return popen, record
 

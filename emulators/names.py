@@ -11,5 +11,3 @@ from __future__ import annotations
 SERVER_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube")
 #: `emulators.tools.ALL_TOOLS`.
 TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go", "actionlint")
-#: How servers run (`emulators.fleet.parse_launcher`); defined here, not copied.
-LAUNCHERS = ("native", "containers")

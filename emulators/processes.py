@@ -35,22 +35,6 @@ class ProcessRecord:
     owner_create_time: float | None
     exit_file: str = ""
 
-    @classmethod
-    def owned(cls, name: str, pgid: int, pid: int, exit_file: str) -> ProcessRecord:
-        """A record of a server this process starts (and owns until it hands it over)."""
-        me = os.getpid()
-        leader = process_create_time(pgid) or 0.0
-        return cls(
-            name=name,
-            pgid=pgid,
-            leader_create_time=leader,
-            pid=pid,
-            create_time=leader if pid == pgid else process_create_time(pid) or 0.0,
-            owner_pid=me,
-            owner_create_time=process_create_time(me),
-            exit_file=exit_file,
-        )
-
     @property
     def path(self) -> Path:
         return records_dir() / f"{self.pgid}.json"
@@ -76,38 +60,6 @@ def process_create_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except psutil.Error:
         return None
-
-
-def process_alive(pid: int) -> bool:
-    """`pid` runs (a zombie does not)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def tree_rss(pid: int) -> int:
-    """Resident memory of `pid` and its descendants (0 once it is gone)."""
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-    except psutil.Error:
-        return 0
-
-
-def own_identity() -> str:
-    """`<pid>-<start time>` of this process: a name that a recycled PID never matches."""
-    me = os.getpid()
-    return f"{me}-{process_create_time(me) or 0:.3f}"
-
-
-def identity_alive(text: str) -> bool:
-    """The process named by an `own_identity()` string (anything may follow it) still runs."""
-    pid, _, rest = text.partition("-")
-    try:
-        return is_same_process(int(pid), float(rest.partition("-")[0]))
-    except ValueError:
-        return False
 
 
 def is_same_process(pid: int | None, create_time: float | None) -> bool:

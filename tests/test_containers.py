@@ -19,7 +19,6 @@ import pytest
 from emulators import containers, engine, images
 from emulators.endpoint import Endpoint
 from emulators.fleet import Fleet
-from emulators.processes import own_identity
 from emulators.sessions import new_session_dir
 from tests.inner import REPO, emulators_up, kit_env, pytest_argv, wait_for, write_project
 from tests.matrix_runs import failing_cells, run_matrix, verified_cells
@@ -84,7 +83,7 @@ def test_a_killed_kit_leaves_containers_the_next_run_removes(docker_host, tmp_pa
     )
     try:
         assert proc.stdout.readline().strip() == "READY"
-        owner = own_identity().split("-")[0]  # ours, not the child's
+        owner = containers.owner_label().split("-")[0]  # ours, not the child's
         theirs = [
             c.name
             for c in containers.labelled(docker_host, containers.LABEL_OWNER)

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, progress
-from emulators.names import LAUNCHERS
 
 # The kit's heavier modules (pandas, the SDKs, the fleet of servers) are imported inside the
 # functions: a target that cannot run is refused before they load (issue 12: in under 2 s).
@@ -332,7 +331,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--launcher",
         "--artconf-launcher",
-        choices=LAUNCHERS,
+        choices=("native", "containers"),
         help="how the servers run: native processes (default; also ARTCONF_LAUNCHER) or "
         "containers on a Docker engine (DOCKER_HOST's, else the kit starts its own dockerd as "
         "root); both prove the same cells",

@@ -7,7 +7,7 @@ import json
 import shlex
 
 from conformance.commands.common import EXIT_FAILED, EXIT_OK, progress, split_list
-from emulators.names import LAUNCHERS, SERVER_NAMES, TOOL_NAMES
+from emulators.names import SERVER_NAMES, TOOL_NAMES
 
 # The server modules (emulators.fleet, .detached, .tools, .sessions) are imported inside each
 # command: at top level they would load every server module for any `artconf` invocation.
@@ -202,7 +202,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="--tls: TLS only; --tls both: plain and TLS (TLS keys end in -tls)",
     )
     launcher_kw = dict(
-        choices=LAUNCHERS,
+        choices=("native", "containers"),
         default=None,
         help="start the servers as native processes (default; also ARTCONF_LAUNCHER) or as "
         "containers on a Docker engine (DOCKER_HOST's, else the kit's own dockerd)",
