@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import gzip
 import io
 import os
@@ -264,6 +265,28 @@ def test_source_errors(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(Internal, match="is not a regular file or directory"):
         write_zip(tmp_path / "fifo", io.BytesIO())
+
+
+def test_an_interrupted_pack_prints_nothing_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second signal landing as the tar's with block unwound (Ctrl-C, then the liveness
+    # watchdog) once left tarfile's stream buffer unclosed, holding a partial record; its
+    # __del__ then wrote to the closed gzip file and `make report` printed a traceback.
+    (tmp_path / "f").write_bytes(b"x")
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(tarfile.TarFile, "__exit__", interrupted)
+        with pytest.raises(KeyboardInterrupt) as raised:
+            write_tar_gz(tmp_path / "f", io.BytesIO())
+    del raised  # its traceback holds the half-closed tar
+    gc.collect()
+    assert unraisable == []
 
 
 def test_compression_level_is_honoured(tmp_path: Path) -> None:

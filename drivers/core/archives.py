@@ -193,7 +193,9 @@ def write_tar_gz(source: StrPath, dest: IO[bytes], *, compression_level: int | N
     with (
         # mtime 0 as Go's gzip writer: the same tree gives the same bytes.
         gzip.GzipFile(filename="", mode="wb", fileobj=dest, compresslevel=level, mtime=0) as gz,
-        tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+        # Mode "w", not "w|": the stream mode's buffer object flushes itself from __del__, so a
+        # Ctrl-C landing just after tarfile.open printed a traceback (writing to the closed gz).
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for entry in _chain_first(first, entries):
             info = _tarinfo(entry)
