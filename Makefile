@@ -10,10 +10,10 @@ PHASE := .ci/phase
 
 # Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
 # `containers`: the container lane (tests/test_containers.py) must run, on a Docker engine.
-export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,kube,containers
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,nginx,nginx-mtls,kube,containers
 export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
 
-.PHONY: test report bootstrap python-deps tools browser engine lint pytest lock clean
+.PHONY: test report bootstrap python-deps webserver tools browser engine lint pytest lock clean
 
 test:
 	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
@@ -29,7 +29,14 @@ report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
 	$(BIN)/artconf run --target reference --report $(RUN_ARGS)
 
-bootstrap: python-deps tools browser engine
+bootstrap: python-deps webserver tools browser engine
+
+# Debian's nginx for the HTTP and Artifactory backends: the kit runs its own nginx process with
+# a generated config under its session directory; the package's own service is never used.
+webserver:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: nginx is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends nginx'"; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; }
 
 # Debian's Chromium for the report's browser test (never a browser downloaded by a test tool).
 browser:
@@ -55,7 +62,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-tools: python-deps
+tools: python-deps webserver
 	$(BIN)/artconf tools install
 
 # actionlint (pinned, Go-built into the tool cache by the bootstrap; installing it again is a

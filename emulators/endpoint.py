@@ -11,7 +11,16 @@ REDACTED = "<redacted>"
 
 # Credential fields whose values are secrets (the rest are identifiers and may be shown).
 SECRET_FIELDS = frozenset(
-    {"secret_key", "account_key", "connection_string", "user_secret_key", "password"}
+    {
+        "secret_key",
+        "account_key",
+        "connection_string",
+        "user_secret_key",
+        "password",
+        "reader_password",
+        "client_secret",
+        "client_key",
+    }
 )
 
 

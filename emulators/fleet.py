@@ -28,12 +28,15 @@ from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
+from emulators.nginx import Nginx, NginxMtls
 from emulators.server import Instance, Server, fixed_secrets
 from emulators.sessions import Keep, finish_session, keep_data_requested
 from emulators.tls import TlsMaterial, make_tls_material
 from emulators.tools import ToolError
 
-SERVERS: dict[str, Server] = {s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), KubeApi())}
+SERVERS: dict[str, Server] = {
+    s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), Nginx(), NginxMtls(), KubeApi())
+}
 TLS_MODES = ("off", "on", "both")
 LAUNCHERS = ("native", "containers")
 LAUNCHER_ENV = "ARTCONF_LAUNCHER"
@@ -62,11 +65,11 @@ def parse_servers(value: str | list[str] | None) -> list[str]:
 
 
 def instance_keys(kinds: list[str], tls: str) -> list[tuple[str, str, bool]]:
-    """(key, kind, tls) for each server and mode; TLS keys are suffixed `-tls`."""
+    """(key, kind, tls) for each server and mode it has; TLS keys are suffixed `-tls`."""
     if tls not in TLS_MODES:
         raise UsageError(f"--tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
     modes = {"off": [False], "on": [True], "both": [False, True]}[tls]
-    return [(f"{k}-tls" if t else k, k, t) for k in kinds for t in modes]
+    return [(f"{k}-tls" if t else k, k, t) for k in kinds for t in modes if t in SERVERS[k].modes]
 
 
 def split_key(key: str) -> tuple[str, bool]:

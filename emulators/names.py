@@ -8,6 +8,6 @@ only to print these names would cost the command line most of its start-up; a ki
 from __future__ import annotations
 
 #: The keys of `emulators.fleet.SERVERS`, in its order.
-SERVER_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube")
+SERVER_NAMES = ("minio", "moto", "azurite", "fake-gcs", "nginx", "nginx-mtls", "kube")
 #: `emulators.tools.ALL_TOOLS`.
-TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go", "actionlint")
+TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint")

@@ -50,6 +50,7 @@ class Server:
     tool: str = ""
     profile: str = ""
     start_timeout: float = 60.0
+    modes: tuple[bool, ...] = (False, True)  # TLS off and on; a TLS-only server says (True,)
 
     def credentials(self) -> dict[str, str]:
         """Fresh credentials for one start; secret values are random per session."""

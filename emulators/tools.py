@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -42,10 +43,13 @@ ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
 ACTIONLINT_PACKAGE = ACTIONLINT_MODULE + "/cmd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
 
-ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "kube", "argo-go", "actionlint")
-#: Tools that run in the kit's own Python environment: never looked up in the manifest, whose
-#: path would name whichever checkout installed last (two clones share one tool cache).
-NO_INSTALL = ("kube", "moto")
+ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint")
+#: Tools that run in the kit's own Python environment, or that the bootstrap installs from
+#: Debian's packages: never looked up in the manifest, whose path would name whichever checkout
+#: installed last (two clones share one tool cache).
+NO_INSTALL = ("kube", "moto", "nginx")
+#: What installs nginx (the bootstrap runs it as root; the Makefile's `webserver` target).
+NGINX_INSTALL = "sudo apt-get update && sudo apt-get install -y --no-install-recommends nginx"
 
 
 class ToolError(RuntimeError):
@@ -230,6 +234,22 @@ def _install_moto(root: Path) -> tuple[str, Path]:
     return importlib.metadata.version("moto"), Path(sys.executable)
 
 
+def _install_nginx(root: Path) -> tuple[str, Path]:
+    """Debian's nginx (DAV, auth_request, TLS built in): run by the kit, never as a service."""
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+    if found is None:
+        raise ToolError(
+            f"nginx is not installed: run `{NGINX_INSTALL}` (or `make bootstrap` as root)"
+        )
+    result = subprocess.run([found, "-v"], capture_output=True, text=True, timeout=30)
+    match = re.search(r"nginx/(\S+)", result.stderr + result.stdout)
+    if result.returncode != 0 or match is None:
+        raise ToolError(f"{found} -v failed: {(result.stderr or result.stdout).strip()}")
+    return match.group(1), Path(found)
+
+
 def _install_kube(root: Path) -> tuple[str, Path]:
     """The local Kubernetes API stand-in is part of the kit (emulators/kube_api.py)."""
     from emulators.kube_api import VERSION
@@ -257,6 +277,7 @@ _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "moto": _install_moto,
     "azurite": _install_azurite,
     "fake-gcs": _install_fake_gcs,
+    "nginx": _install_nginx,
     "kube": _install_kube,
     "argo-go": _install_argo_go,
     "actionlint": _install_actionlint,

@@ -128,3 +128,21 @@ def test_python_tools_are_this_environments_whatever_the_manifest_says(tmp_path,
     entry = {"path": str(other), "version": "0"}
     (tmp_path / "tools" / "manifest.json").write_text(json.dumps({"moto": entry, "kube": entry}))
     assert tools.binary("moto") == tools.binary("kube") == Path(sys.executable)
+
+
+def test_missing_nginx_names_the_one_command(tools_env, monkeypatch):
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools.os, "access", lambda path, mode: False)
+    with pytest.raises(tools.ToolError) as missing:
+        tools.binary("nginx")
+    assert tools.NGINX_INSTALL in str(missing.value)
+    assert "apt-get install -y --no-install-recommends nginx" in tools.NGINX_INSTALL
+    # the bootstrap (make webserver, without root) prints the same command
+    assert tools.NGINX_INSTALL in (Path(__file__).parents[1] / "Makefile").read_text()
+
+
+def test_nginx_is_the_systems_with_its_version(tmp_path, tools_env, monkeypatch):
+    fake = _bin_dir(tmp_path, nginx="#!/bin/sh\necho 'nginx version: nginx/9.8.7' >&2\n")
+    monkeypatch.setattr(tools.shutil, "which", lambda name: str(fake / name))
+    assert tools.binary("nginx") == fake / "nginx"
+    assert tools.version("nginx") == "9.8.7"
