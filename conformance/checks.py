@@ -131,7 +131,7 @@ def round_trip(store: Any, driver: Any, artifact: Any, data: bytes, objects: Any
     __tracebackhide__ = True
     path = store.local_file("round-trip/in.bin", data)
     driver.save(str(path), artifact)
-    key = artifact.get_key()
+    key = store.kind.object_key(artifact)
     same_bytes((objects or store.objects).get(key), data, what=f"object {key!r} after save")
     out = store.tmp / "round-trip" / "out.bin"
     driver.load(artifact, str(out))

@@ -61,8 +61,19 @@ def chosen_columns(
     columns, unknown = [], []
     for name in names:
         if name in profiles:
-            columns += [Column(name, mode) for mode in modes]
+            served = getattr(profiles[name], "served_modes", MODES)
+            if value and not set(modes) & set(served):  # named, and in none of its modes
+                other = "on" if "tls" in served else "off"
+                raise UsageError(
+                    f"--artconf-backends: {name} serves {' and '.join(served)} only, and the "
+                    f"run asks for {' and '.join(modes)}: pass --tls {other} or both"
+                )
+            columns += [Column(name, mode) for mode in modes if mode in served]
         elif Column.parse(name).tls and Column.parse(name).backend in profiles:
+            backend = profiles[Column.parse(name).backend]
+            if "tls" not in getattr(backend, "served_modes", MODES):
+                unknown.append(f"{name} (that backend serves no TLS)")
+                continue
             columns.append(Column.parse(name))
         else:
             unknown.append(name)

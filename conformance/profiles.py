@@ -57,6 +57,7 @@ class Profile:
     known_bugs: dict[str, KnownBug] = field(default_factory=dict)  # case name -> strict xfail
     path: str = ""
     backend: str = ""  # the matrix column's name; defaults to `server`
+    served_modes: tuple[str, ...] = MODES  # e.g. ("tls",): client certificates need TLS
 
     def __post_init__(self) -> None:
         self.backend = self.backend or self.server
@@ -95,6 +96,9 @@ def parse_profile(data: dict, source: str, *, snapshot: bool = False) -> Profile
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         raise ProfileError(f"{source}: unknown mode(s) {unknown}; modes are {', '.join(MODES)}")
+    served = tuple(data.get("served_modes") or MODES)
+    if not served or set(served) - set(MODES):
+        raise ProfileError(f"{source}: served_modes must be a list of {', '.join(MODES)}")
     per_mode = {
         mode: {**common, **_gaps((modes.get(mode) or {}).get("gaps"), f"{source}: modes.{mode}")}
         for mode in MODES
@@ -130,6 +134,7 @@ def parse_profile(data: dict, source: str, *, snapshot: bool = False) -> Profile
         known_bugs=bugs,
         path=source,
         backend=str(data.get("backend") or ""),
+        served_modes=served,
     )
 
 

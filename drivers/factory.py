@@ -13,11 +13,11 @@ from drivers.core.secrets import SecretSource
 # Argo's NewDriver order; a type maps to "module:class" of its reference driver, or None.
 FACTORY_ORDER: dict[str, str | None] = {
     "s3": "drivers.s3:S3Driver",
-    "http": None,
+    "http": "drivers.http:HTTPDriver",
     "git": None,
-    "artifactory": None,
+    "artifactory": "drivers.http:ArtifactoryDriver",
     "hdfs": None,
-    "raw": None,
+    "raw": "drivers.raw:RawDriver",
     "oss": None,
     "gcs": "drivers.gcs:GCSDriver",
     "azure": "drivers.azure:AzureDriver",

@@ -28,6 +28,7 @@ from drivers.controller.resolution import (
     sample_archive_key,
     sample_pod,
 )
+from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import ArtifactError, Code, causes, is_cert_failure
 from drivers.core.model import Artifact, go_path_join, parse_artifact
@@ -122,12 +123,19 @@ def probe_repository(
         probe_key = go_path_join(base, f"artconf-probe-{uuid.uuid4().hex[:12]}.txt")
 
         def artifact(key: str) -> Artifact:
-            key_field = "blob" if kind == "azure" else "key"
-            return parse_artifact({"name": "artconf-probe", kind: {**fields, key_field: key}})
+            made = parse_artifact({"name": "artconf-probe", kind: fields})
+            made.get().set_key(key)  # a key field, or an URL's path (Artifactory)
+            return made
 
         step = "connect"
         try:
             with new_driver(artifact(base), secret_source, context) as driver:
+                if Capability.DELETE not in driver.capabilities:
+                    step = "read"
+                    steps.extend(_probe_without_delete(driver, artifact(probe_key), Path(tmp)))
+                    secrets_seen.extend(secret_source.read)
+                    report["ok"] = True
+                    return report
                 step = "list"
                 try:
                     listed = len(driver.list_objects(artifact(base)))
@@ -155,3 +163,24 @@ def probe_repository(
         secrets_seen.extend(secret_source.read)
     report["ok"] = True
     return report
+
+
+def _probe_without_delete(driver: Any, probe: Artifact, tmp: Path) -> list[dict[str, str]]:
+    """A driver that cannot delete (Artifactory, as Argo's) is probed by reading a key that
+    does not exist: a 404 proves the connection, TLS and credentials. Nothing is written, since
+    the probe could not remove it."""
+    try:
+        driver.load(probe, str(tmp / "read-probe"))
+        seen = "ok (the probe key exists)"
+    except ArtifactError as exc:
+        if exc.code is not Code.NOT_FOUND:
+            raise
+        seen = "ok (404 for a key that does not exist, as expected)"
+    return [
+        {"step": "read", "result": seen},
+        {
+            "step": "write",
+            "result": "skipped: Argo's driver for this repository cannot delete, so the probe "
+            "writes nothing it could not remove",
+        },
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,67 @@ def test_target_moves_the_artifact_with_the_authors_driver(
     missing = minio_location("mine/absent.txt")
     assert artconf("artifact", "ls", "--location", str(missing), *target, *secrets) == 3
     assert "s3: no key found of name 'mine/absent.txt'" in capsys.readouterr().err
+
+
+# --- HTTP, Artifactory and Raw, against nginx ------------------------------------------------
+
+
+@pytest.fixture
+def web_secrets(artconf_server, tmp_path):
+    """nginx (plain), and its writer's credentials laid out as Argo mounts them."""
+    endpoint = artconf_server("nginx")
+    secrets = tmp_path / "secrets" / "web"
+    secrets.mkdir(parents=True)
+    (secrets / "user").write_text(endpoint.credentials["user"])
+    (secrets / "password").write_text(endpoint.credentials["password"])
+    return endpoint, ("--secrets-dir", str(tmp_path / "secrets"))
+
+
+def test_http_save_load_cat_and_rm_says_what_argo_says(web_secrets, tmp_path, capsys):
+    endpoint, secrets = web_secrets
+    url = f"{endpoint.url}/dav/{unique_name('artcli')}/result.tgz"
+    basic = {"usernameSecret": {"name": "web", "key": "user"}}
+    basic["passwordSecret"] = {"name": "web", "key": "password"}
+    loc = tmp_path / "http.yaml"
+    loc.write_text(
+        yaml.safe_dump({"name": "out", "http": {"url": url, "auth": {"basicAuth": basic}}})
+    )
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "a.txt").write_bytes(b"over http \x00\xff")
+    assert artconf("artifact", "save", "--location", str(loc), *secrets, str(tree)) == 0
+    assert capsys.readouterr().out.strip() == urllib.parse.urlsplit(url).path
+    back = tmp_path / "back"
+    assert artconf("artifact", "load", str(back), "--location", str(loc), *secrets) == 0
+    assert (back / "sub" / "a.txt").read_bytes() == b"over http \x00\xff"  # a tarball, unpacked
+    assert artconf("artifact", "rm", "--location", str(loc), *secrets) == 1
+    assert "delete not supported for this artifact storage" in capsys.readouterr().err
+    wrong = tmp_path / "wrong" / "web"
+    wrong.mkdir(parents=True)
+    (wrong / "user").write_text(endpoint.credentials["user"])
+    (wrong / "password").write_text("not-the-password")
+    refused = ("--location", str(loc), "--secrets-dir", str(wrong.parent))
+    assert artconf("artifact", "load", str(tmp_path / "x"), *refused) == 4
+    assert "401 Unauthorized" in capsys.readouterr().err
+
+
+def test_artifactory_and_raw_locations(web_secrets, tmp_path, capsysbinary):
+    endpoint, secrets = web_secrets
+    url = f"{endpoint.url}/dav/{unique_name('artcli')}/blob.bin"
+    artifactory = {"url": url, "usernameSecret": {"name": "web", "key": "user"}}
+    artifactory["passwordSecret"] = {"name": "web", "key": "password"}
+    loc = tmp_path / "artifactory.yaml"
+    loc.write_text(yaml.safe_dump({"name": "a", "artifactory": artifactory}))
+    source = tmp_path / "blob.bin"
+    source.write_bytes(b"artifactory \x00\xff")
+    none = ("--location", str(loc), *secrets)
+    assert artconf("artifact", "save", *none, str(source)) == 0
+    assert capsysbinary.readouterr().out.decode().strip() == urllib.parse.urlsplit(url).path
+    assert artconf("artifact", "cat", *none) == 0
+    assert capsysbinary.readouterr().out[:2] == b"\x1f\x8b"  # the staged tar.gz, as stored
+    raw = tmp_path / "raw.yaml"
+    raw.write_text(yaml.safe_dump({"name": "r", "raw": {"data": "inline ☃ text"}}))
+    assert artconf("artifact", "cat", "--location", str(raw)) == 0
+    assert capsysbinary.readouterr().out == "inline ☃ text".encode()
+    assert artconf("artifact", "save", "--location", str(raw), str(source)) == 2
+    assert b"raw artifact does not have a key" in capsysbinary.readouterr().err

@@ -11,10 +11,12 @@ import pytest
 import yaml
 
 from conformance import kinds
+from conformance.kinds.base import Kind
 from conformance.matrix import cells
 from conformance.profiles import ProfileError, load_profiles, parse_profile, profile_dir
 from conformance.session import check_registry
 from drivers.core.capabilities import Capability
+from drivers.core.model.repository import ArtifactRepository
 from drivers.factory import FACTORY_ORDER
 from tests.matrix_runs import REPO, failing_cells, run_matrix
 
@@ -62,9 +64,11 @@ def test_every_reference_driver_has_its_adapter_and_a_profile():
 def test_each_adapter_takes_its_fields_from_the_model(name):
     kind = kinds.get(name)
     assert kind.argo_capabilities <= frozenset(Capability)
-    assert kind.key_field in ("key", "blob")
-    assert kind.key_format_field in ("keyFormat", "blobNameFormat")
-    assert kind.container_field
+    assert kind.key_field in ("key", "blob", "url", "data")
+    if kind.type in ArtifactRepository.model_fields:  # http, git and raw never are one
+        assert kind.key_format_field in ("keyFormat", "blobNameFormat")
+    # the container is a field, or a part of what places the key (an URL's path, a table)
+    assert kind.container_field or type(kind).in_container is not Kind.in_container
 
 
 def test_an_unknown_kind_names_the_known_ones():

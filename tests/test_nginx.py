@@ -151,9 +151,23 @@ def test_the_config_writes_nowhere_but_the_instance(tmp_path):
     conf = nginx.render_config(Instance("n", tmp_path, None), 1234, client_ca=None)
     directives = "\n".join(line for line in conf.splitlines() if not line.startswith("user "))
     paths = re.findall(
-        r"\b(?:pid|lock_file|\w+_temp_path|root|auth_basic_user_file) (\S+);", directives
+        r"\b(?:pid|lock_file|\w+_temp_path|root|alias|auth_basic_user_file) (\S+);", directives
     )
-    assert len(paths) == 10, conf
+    assert len(paths) == 15, conf
     assert all(p.startswith(f"{tmp_path}/") for p in paths), paths
     assert "error_log stderr" in conf and "access_log /dev/stderr;" in conf
     assert "listen 127.0.0.1:1234;" in conf
+
+
+def test_every_location_shares_one_tree_and_the_writer_lists_it(endpoint):
+    creds = endpoint.credentials
+    writer = (creds["user"], creds["password"])
+    folder = unique_name()
+    with session(endpoint) as s:
+        assert s.put(f"{endpoint.url}/open/{folder}/sub/a.txt", data=b"a").status_code == 201
+        assert s.get(f"{endpoint.url}/dav/{folder}/sub/a.txt", auth=writer).content == b"a"
+        assert s.get(f"{endpoint.url}/list/{folder}/").status_code == 401
+        listed = s.get(f"{endpoint.url}/list/{folder}/sub/", auth=writer).json()
+        assert [(e["name"], e["type"]) for e in listed] == [("a.txt", "file")]
+        assert s.delete(f"{endpoint.url}/dav/{folder}/", auth=writer).status_code == 204
+        assert s.get(f"{endpoint.url}/list/{folder}/", auth=writer).status_code == 404

@@ -255,3 +255,53 @@ def test_generate_name_gives_a_labelled_sample(tmp_path: Path, capsys, output: s
     code, out, _ = run(capsys, "--manifests", str(manifests), "--workflow", str(wf), "-o", output)
     assert code == 0
     assert "hello-xxxxx/default" in out and "generateName" in out
+
+
+# --- --check of an Artifactory repository, against nginx -----------------------------------
+
+
+def artifactory_setup(tmp_path: Path, endpoint, *, password: str) -> tuple[Path, Path]:
+    repository = {
+        "artifactory": {
+            "repoURL": f"{endpoint.url}/dav/resolve-{uuid.uuid4().hex[:10]}",
+            "usernameSecret": {"name": "artifactory-creds", "key": "username"},
+            "passwordSecret": {"name": "artifactory-creds", "key": "password"},
+        }
+    }
+    controller = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "workflow-controller-configmap", "namespace": "argo"},
+        "data": {"artifactRepository": yaml.safe_dump(repository)},
+    }
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "artifactory-creds", "namespace": "team"},
+        "stringData": {"username": endpoint.credentials["user"], "password": password},
+    }
+    manifests = tmp_path / "m"
+    write(manifests / "all.yaml", yaml.safe_dump_all([controller, secret]))
+    return manifests, workflow(tmp_path)
+
+
+def test_check_of_artifactory_reads_and_writes_nothing(artconf_server, tmp_path, capsys) -> None:
+    endpoint = artconf_server("nginx")
+    password = endpoint.credentials["password"]
+    manifests, wf = artifactory_setup(tmp_path, endpoint, password=password)
+    code, out, err = run(capsys, "--manifests", str(manifests), "--workflow", str(wf), "--check")
+    assert code == 0, out + err
+    assert "check read: ok (404 for a key that does not exist" in out and "check: OK" in out
+    assert "check write: skipped" in out
+    assert password not in out + err
+
+
+def test_check_of_artifactory_with_a_wrong_password_is_auth(artconf_server, tmp_path, capsys):
+    endpoint = artconf_server("nginx")
+    manifests, wf = artifactory_setup(tmp_path, endpoint, password="not-" + uuid.uuid4().hex)
+    code, out, _ = run(
+        capsys, "--manifests", str(manifests), "--workflow", str(wf), "--check", "-o", "json"
+    )
+    check = json.loads(out)["check"]
+    assert (check["ok"], check["category"], check["step"]) == (False, "auth", "read")
+    assert code != 0

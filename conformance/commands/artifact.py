@@ -259,7 +259,8 @@ def _common_options() -> argparse.ArgumentParser:
         "--location",
         required=True,
         metavar="LOC.yaml",
-        help="one Argo artifact as written in a Workflow (name, s3:/gcs:/azure:, archive:)",
+        help="one Argo artifact as written in a Workflow (name; a location: s3:, gcs:, "
+        "azure:, http:, artifactory: or raw:; archive:)",
     )
     common.add_argument(
         "--target",

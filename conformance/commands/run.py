@@ -89,7 +89,8 @@ def preflight(args: argparse.Namespace) -> str | list[str]:
     try:
         target = parse_target(args.target)
         profiles = load_profiles()
-        columns = chosen_columns(getattr(args, "backends", None), profiles, ["plain"])
+        # Every mode: only the kinds served matter here, and a backend may serve TLS only.
+        columns = chosen_columns(getattr(args, "backends", None), profiles, ["plain", "tls"])
         served = list(dict.fromkeys(profiles[c.backend].driver for c in columns))
         if getattr(args, "drivers", None):
             wanted = [d.strip() for d in args.drivers.split(",") if d.strip()]

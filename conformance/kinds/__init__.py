@@ -16,9 +16,25 @@ import importlib
 import os
 import pkgutil
 
-from conformance.kinds.base import Admin, Kind, Location, NotSupportedByKind, ObjectStore
+from conformance.kinds.base import (
+    Admin,
+    Kind,
+    Location,
+    NotSupportedByKind,
+    ObjectStore,
+    Unrepresentable,
+)
 
-__all__ = ["Admin", "Kind", "KindError", "Location", "NotSupportedByKind", "ObjectStore", "get"]
+__all__ = [
+    "Admin",
+    "Kind",
+    "KindError",
+    "Location",
+    "NotSupportedByKind",
+    "ObjectStore",
+    "Unrepresentable",
+    "get",
+]
 
 BUILTIN = tuple(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name != "base")
 EXTRA_MODULES = "ARTCONF_KIND_MODULES"

@@ -81,7 +81,7 @@ class Azure(Kind):
     argo_capabilities = capabilities(
         """load load_directory save save_directory save_stream open_stream delete
         delete_directory list_objects is_directory gc_file gc_directory archive_tar
-        archive_zip archive_none tls_custom_ca tls_plain_http auth_static_keys auth_sas
+        archive_zip archive_none key_format tls_custom_ca tls_plain_http auth_static_keys auth_sas
         auth_sdk_chain auth_rejects_bad_credentials multipart_upload""",
         where="kinds.azure",
     )

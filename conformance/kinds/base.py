@@ -14,6 +14,7 @@ is incomplete for a capability its kind claims (a kit bug, named as such).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,12 @@ class NotSupportedByKind(NotImplementedError):
     """The adapter has no such helper for its kind (see the module docstring)."""
 
 
+class Unrepresentable(ValueError):
+    """What a case lays out cannot exist on this kind's storage: a key an HTTP server
+    normalises, a file beside a same-named directory on a file tree, bytes in Raw's text.
+    The case is then skipped with this reason (`Store`), never failed or passed."""
+
+
 @dataclass
 class Location:
     """One artifact location on a server: Argo YAML fields, their Secrets, the context."""
@@ -40,9 +47,15 @@ class Location:
     fields: dict[str, Any]
     secrets: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # values
     context: dict[str, Any] = field(default_factory=dict)  # DriverContext keyword arguments
+    #: For a kind whose key is not a field of its own (an HTTP URL's path, Raw's data): the
+    #: fields that place `key`, from the kind adapter. None: `fields[key_field] = key`.
+    placed: Callable[[str], dict[str, Any]] | None = field(default=None, repr=False)
+    given_key: str = ""  # the key last placed through `placed`
 
     @property
     def key(self) -> str:
+        if self.placed is not None:
+            return self.given_key
         return str(self.fields.get(self.key_field, ""))
 
     def artifact(self, name: str = "artifact", **extra: Any) -> dict[str, Any]:
@@ -50,7 +63,13 @@ class Location:
         return {"name": name, self.type: dict(self.fields), **extra}
 
     def with_key(self, key: str) -> Location:
+        if self.placed is not None:
+            return dataclasses.replace(self.replace(**self.placed(key)), given_key=key)
         return self.replace(**{self.key_field: key})
+
+    def placing(self, placed: Callable[[str], dict[str, Any]]) -> Location:
+        """This location with its key placed by `placed` from now on (the key kept)."""
+        return dataclasses.replace(self, placed=placed).with_key(self.key)
 
     def replace(self, **fields: Any) -> Location:
         """This location with fields set (a value of None removes the field)."""
@@ -218,12 +237,17 @@ class Kind:
         fields = {k: v for k, v in location.fields.items() if k != self.key_field}
         return {self.type: {**fields, self.key_format_field: key_format}}
 
-    def key_only(self, key: str) -> dict[str, Any]:
-        """A key-only location, as Argo records it in a node's status (spec 4.4)."""
+    def key_only(self, key: str, location: Location | None = None) -> dict[str, Any]:
+        """A key-only location, as Argo records it in a node's status (spec 4.4), for `key`
+        in `location`'s container (a kind whose key is an URL path needs the container)."""
         return {self.type: {self.key_field: key}}
 
     def in_container(self, location: Location, container: str) -> Location:
         return location.replace(**{self.container_field: container})
+
+    def object_key(self, artifact: Any) -> str:
+        """The key of `artifact` (a parsed `Artifact`) as its container's admin names it."""
+        return artifact.get_key()
 
     # --- secrets for negative cases ------------------------------------------------------
     def wrong_secrets(self, location: Location) -> dict[str, dict[str, str]]:
@@ -332,6 +356,31 @@ class Kind:
         """`location` reaching its server by the name `localhost` (so that a virtual host
         `<container>.localhost` can exist) with addressing `style` ("path", "virtual-hosted")."""
         raise self._lacks("addressing styles")
+
+    # URL-addressed kinds (HTTP, Artifactory): the request features
+    def as_reader(self, location: Location, endpoint: Endpoint) -> Location:
+        """`location` with the credentials of the server's read-only user."""
+        raise self._lacks("read-only user")
+
+    def with_oauth2(self, location: Location, endpoint: Endpoint) -> Location:
+        """`location` authenticated by an OAuth2 client-credentials token from `endpoint`."""
+        raise self._lacks("OAuth2")
+
+    def with_headers(self, location: Location) -> Location:
+        """`location` where the server requires a header, configured to send it."""
+        raise self._lacks("request headers")
+
+    def without_auth(self, location: Location, *, keep_client_cert: bool = True) -> Location:
+        """`location` with no credentials (its client certificate kept when asked)."""
+        raise self._lacks("unauthenticated variant")
+
+    def redirected(self, location: Location) -> Location:
+        """`location` reached through a 307 redirect to the same tree."""
+        raise self._lacks("redirect")
+
+    def via_file(self, location: Location) -> Location:
+        """`location` buffering streamed saves in a temp file (`saveStreamViaFile`)."""
+        raise self._lacks("saveStreamViaFile")
 
 
 def capabilities(text: str, *, where: str) -> frozenset[Capability]:

@@ -95,7 +95,7 @@ class GCS(Kind):
     # directory output in place (spec 1.3, 7.3).
     argo_capabilities = capabilities(
         """load load_directory save save_directory save_stream open_stream delete
-        list_objects gc_file archive_tar archive_zip archive_none tls_custom_ca
+        list_objects gc_file archive_tar archive_zip archive_none key_format tls_custom_ca
         auth_service_account_key auth_sdk_chain auth_rejects_bad_credentials
         multipart_upload""",
         where="kinds.gcs",

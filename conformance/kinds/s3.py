@@ -183,7 +183,7 @@ class S3(Kind):
     argo_capabilities = capabilities(
         """load load_directory save save_directory save_stream open_stream delete
         delete_directory list_objects is_directory gc_file gc_directory archive_tar
-        archive_zip archive_none tls_custom_ca tls_plain_http addressing_path
+        archive_zip archive_none key_format tls_custom_ca tls_plain_http addressing_path
         addressing_virtual_hosted
         auth_static_keys auth_session_token auth_assume_role auth_sdk_chain auth_web_identity
         auth_rejects_bad_credentials create_bucket create_bucket_object_locking

@@ -59,11 +59,11 @@ def staging(store, key_format: str) -> StagingContext:
 
 def key_only(store, name: str, key: str, **extra) -> dict:
     """A key-only artifact (what Argo records in the node status, spec 4.4)."""
-    return {"name": name, **store.kind.key_only(key), **extra}
+    return {"name": name, **store.kind.key_only(key, store.location), **extra}
 
 
-@verifies("save")
-@requires("archive_none")
+@verifies("key_format")
+@requires("save", "archive_none")
 @pytest.mark.parametrize(("key_format", "rendered"), KEY_FORMATS)
 def test_output_lands_at_rendered_key_format(store, key_format, rendered):
     """An output without a key is saved at `<rendered keyFormat>/<file name>` (spec 4.3, 4.4)."""
@@ -72,7 +72,7 @@ def test_output_lands_at_rendered_key_format(store, key_format, rendered):
     artifact = parse_artifact({"name": "result", "archive": {"none": {}}})
     recorded = save_output(store.driver, path, artifact, staging(store, key_format))
     assert recorded is not None
-    assert recorded.get_key() == f"{rendered}/result.txt"
+    assert store.kind.object_key(recorded) == f"{rendered}/result.txt"
     checks.same_keys(store.objects.keys(), [f"{rendered}/result.txt"])
     checks.same_bytes(store.objects.get(f"{rendered}/result.txt"), b"result")
 
@@ -96,6 +96,7 @@ DERIVATIONS = [
 
 
 @verifies("save")
+@requires("key_format")
 @pytest.mark.parametrize(("archive", "source", "expected"), DERIVATIONS)
 def test_output_key_derivation(store, archive, source, expected):
     """Output keys are `<key>/<name>.tgz`, `.zip`, or the path's base name (spec 4.4, 11.3)."""
@@ -106,24 +107,24 @@ def test_output_key_derivation(store, archive, source, expected):
     fields = {"name": "main-out", **({"archive": archive} if archive else {})}
     recorded = save_output(store.driver, path, parse_artifact(fields), staging(store, "wf/pod"))
     assert recorded is not None
-    assert recorded.get_key() == f"wf/pod/{expected[0].split('/')[0]}"
+    assert store.kind.object_key(recorded) == f"wf/pod/{expected[0].split('/')[0]}"
     checks.same_keys(store.objects.keys(), [f"wf/pod/{e}" for e in expected])
 
 
 @verifies("save")
-@requires("archive_tar")
+@requires("archive_tar", "key_format")
 def test_explicit_key_is_used_verbatim(store):
     """A key-only output's own key is used as is: nothing appended, no `.tgz` (spec 4.4)."""
     path = store.local_tree("work/out", {"a.txt": b"a"})
     artifact = parse_artifact(key_only(store, "out", "explicit/name-without-suffix"))
     recorded = save_output(store.driver, path, artifact, staging(store, "wf/pod"))
     assert recorded is not None
-    assert recorded.get_key() == "explicit/name-without-suffix"
+    assert store.kind.object_key(recorded) == "explicit/name-without-suffix"
     checks.same_keys(store.objects.keys(), ["explicit/name-without-suffix"])
 
 
 @verifies("load")
-@requires("archive_none")
+@requires("archive_none", "key_format")
 def test_key_only_input_loads_from_the_repository(store):
     """A key-only input is relocated into the repository's bucket and loaded (spec 4.5)."""
     store.objects.put("wf-keys/wf-keys-main-1234567890/in.txt", b"input")

@@ -53,6 +53,8 @@ class Capability(enum.StrEnum):
     ARCHIVE_ZIP = "archive_zip"
     #: no archive: files and trees uploaded and loaded as they are (spec 5.2)
     ARCHIVE_NONE = "archive_none"
+    #: a repository's keyFormat places outputs; key-only artifacts relocate (spec 4.3-4.5)
+    KEY_FORMAT = "key_format"
     # transport
     #: trust a server certificate of a private CA, and nothing else (spec 6.1)
     TLS_CUSTOM_CA = "tls_custom_ca"
@@ -79,6 +81,21 @@ class Capability(enum.StrEnum):
     AUTH_SERVICE_ACCOUNT_KEY = "auth_service_account_key"
     #: a wrong credential is ERR_FORBIDDEN/ERR_UNAUTHORIZED, at once
     AUTH_REJECTS_BAD_CREDENTIALS = "auth_rejects_bad_credentials"
+    #: HTTP basic auth from username/password Secrets, sent only as Argo sends it (spec 1.3)
+    AUTH_BASIC = "auth_basic"
+    #: an OAuth2 client-credentials token (scopes, endpointParams) sent as a bearer (spec 1.3)
+    AUTH_OAUTH2 = "auth_oauth2"
+    #: a client certificate and key from Secrets presented in the TLS handshake (spec 1.3)
+    AUTH_CLIENT_CERT = "auth_client_cert"
+    # HTTP transfers
+    #: every configured request header sent, in order, repeats kept (spec 1.3 HTTP)
+    REQUEST_HEADERS = "request_headers"
+    #: a save answered 307/308 is re-sent with its body to the new location (spec 1.3 HTTP)
+    REDIRECT_RESEND = "redirect_resend"
+    #: `saveStreamViaFile`: a stream buffered to a temp file, then saved as a file (spec 1.3)
+    SAVE_STREAM_VIA_FILE = "save_stream_via_file"
+    #: Delete, ListObjects, IsDirectory a driver lacks fail with Argo's errors (spec 1.3, 7.3)
+    REFUSES_UNSUPPORTED = "refuses_unsupported"
     # bucket and object features
     #: create a missing bucket on save (`createBucketIfNotPresent`, spec 2.1)
     CREATE_BUCKET = "create_bucket"
@@ -153,5 +170,6 @@ OBJECT_STORE_BASE: frozenset[Capability] = frozenset(
         Capability.ARCHIVE_TAR,
         Capability.ARCHIVE_ZIP,
         Capability.ARCHIVE_NONE,
+        Capability.KEY_FORMAT,
     }
 )

@@ -165,6 +165,14 @@ _CLASS_FOR_CODE: dict[Code, type[ArtifactError]] = {
 }
 
 
+#: Argo's ListObjects error in the drivers without a listing (HTTP, Artifactory, Git, HDFS, Raw),
+#: word for word; a plain error there, so ERR_INTERNAL.
+LIST_OBJECTS_NOT_SUPPORTED = (
+    "ListObjects is currently not supported for this artifact type, but it will be in a future "
+    "version"
+)
+
+
 def error_for(code: Code | str, message: str, **kw: Any) -> ArtifactError:
     """Build the subclass matching ``code``; unknown codes give :class:`Internal` (Argo's 500)."""
     try:

@@ -60,6 +60,7 @@ CAPABILITIES = [
     "archive_tar",
     "archive_zip",
     "archive_none",
+    "key_format",
     # transport and credentials
     "tls_custom_ca",
     "tls_plain_http",
