@@ -33,8 +33,9 @@ bootstrap: python-deps webserver tools browser engine
 
 # Debian's nginx for the HTTP and Artifactory backends: the kit runs its own nginx process with
 # a generated config under its session directory; the package's own service is never used.
+NGINX ?= $(firstword $(shell command -v nginx 2>/dev/null) $(wildcard /usr/sbin/nginx))
 webserver:
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	@[ -n "$(NGINX)" ] || { \
 	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: nginx is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends nginx'"; exit 1; }; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; }
 

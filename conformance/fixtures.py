@@ -18,6 +18,6 @@ def artconf_backend(request: pytest.FixtureRequest, artconf_server) -> Backend:
 def store(artconf_backend: Backend, request: pytest.FixtureRequest, tmp_path) -> Store:
     """A fresh bucket on the case's backend, with the target's driver; removed afterwards."""
     session = request.config.pluginmanager.get_plugin("artconf-session")
-    created = Store(artconf_backend, session.target, tmp_path)
+    created = Store(artconf_backend, session.target, tmp_path, request.node)
     yield created
     created.close()

@@ -41,7 +41,10 @@ def sample_location(kind: kinds.Kind) -> Location:
         tls=False,
         credentials=_AnyCredential(),
     )
-    return kind.location(endpoint, "preflight-bucket", "preflight/key.txt")
+    try:
+        return kind.location(endpoint, "preflight-bucket", "preflight/key.txt")
+    except kinds.Unrepresentable:  # a kind whose keys are what a case lays out (Raw)
+        return kind.location(endpoint, "preflight-bucket", "")
 
 
 def try_factory(target: Target, kind: kinds.Kind) -> str:
@@ -125,4 +128,4 @@ def _by_problem(problems: dict[str, str]) -> str:
     kinds_of: dict[str, list[str]] = {}
     for kind, problem in problems.items():
         kinds_of.setdefault(problem, []).append(kind)
-    return "; ".join(f"{', '.join(k)}: {problem}" for problem, k in kinds_of.items())
+    return "; ".join(f"{', '.join(sorted(k))}: {problem}" for problem, k in kinds_of.items())

@@ -29,6 +29,7 @@ from conformance import kinds
 from conformance.columns import Column
 from conformance.kinds import Kind, Location, ObjectStore, Unrepresentable
 from conformance.profiles import Profile
+from conformance.recorder import SKIP
 from conformance.targets import GuardedDriver, Target
 from drivers.core.context import DriverContext
 from drivers.core.model import Artifact, parse_artifact
@@ -68,29 +69,35 @@ class Backend:
 
 
 @contextlib.contextmanager
-def representable(backend: Backend) -> Iterator[None]:
-    """A layout the backend's storage cannot hold skips the case, saying why."""
+def representable(backend: Backend, node: pytest.Item | None) -> Iterator[None]:
+    """A layout the backend's storage cannot hold skips the case, saying why (a skip by the
+    backend in its record, as a profile's gap is)."""
     try:
         yield
     except Unrepresentable as exc:
+        if node is not None:
+            node.user_properties.append((SKIP, {"by": "backend", "missing": ""}))
         pytest.skip(f"unsupported-by-backend: {backend.key} cannot hold this case's layout: {exc}")
 
 
 class CaseObjects(ObjectStore):
     """The case's bucket; laying out what the storage cannot hold skips the case."""
 
-    def __init__(self, admin, container: str, backend: Backend):
+    def __init__(self, admin, container: str, backend: Backend, node: pytest.Item | None):
         super().__init__(admin, container)
-        self.backend = backend
+        self.backend, self.node = backend, node
 
     def put(self, key: str, data: bytes = b"") -> None:
-        with representable(self.backend):
+        with representable(self.backend, self.node):
             super().put(key, data)
 
 
 class Store:
-    def __init__(self, backend: Backend, target: Target, tmp: Path):
+    def __init__(
+        self, backend: Backend, target: Target, tmp: Path, node: pytest.Item | None = None
+    ):
         self.backend = backend
+        self.node = node  # the case, whose record says who skipped it
         self.kind = backend.kind
         self.target = target
         self.tmp = tmp
@@ -103,7 +110,7 @@ class Store:
         self._elsewhere: list[ObjectStore] = []  # containers on other servers
         self.admin = self.kind.admin(backend.endpoint)
         self.admin.create_container(self.bucket)
-        self.objects = CaseObjects(self.admin, self.bucket, backend)
+        self.objects = CaseObjects(self.admin, self.bucket, backend, node)
 
     def _private_dir(self) -> Path:
         path = self.tmp / "driver-private"
@@ -142,7 +149,7 @@ class Store:
     # variants of the location ----------------------------------------------------------
     def artifact_in(self, location: Location, key: str, **extra: Any) -> Artifact:
         """An artifact at `key` of `location` (a variant the kind adapter made)."""
-        with representable(self.backend):
+        with representable(self.backend, self.node):
             placed = location.with_key(key)
         return parse_artifact(placed.artifact("artifact", **extra))
 

@@ -21,7 +21,13 @@ from typing import BinaryIO, ClassVar, TypeVar
 from drivers import calls
 from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.core.context import DriverContext
-from drivers.core.errors import ArtifactError, from_exception
+from drivers.core.errors import (
+    ArtifactError,
+    causes,
+    error_for,
+    from_exception,
+    is_cert_failure,
+)
 from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
 
@@ -104,6 +110,20 @@ class Driver(ABC):
     def _translate(self, exc: BaseException, what: str) -> ArtifactError:
         """The ``ArtifactError`` for ``exc``, raised while ``what``; drivers add SDK cases."""
         return from_exception(self.kind, exc, what, env=self.context.settings)
+
+    def _naming_trust(self, error: ArtifactError, exc: BaseException, what: str) -> ArtifactError:
+        """`error`, or for a certificate failure one that names the trust store in use."""
+        if not is_cert_failure(exc):
+            return error
+        trusted = self.context.ca_bundle or "the default trust store"
+        return error_for(
+            error.code,
+            f"{self.kind}: TLS certificate verification failed while {what}: the server's "
+            f"certificate is not signed by a CA in {trusted}; give the driver context the CA "
+            f"bundle that signed it (cause: {list(causes(exc))[-1]})",
+            transient=False,
+            cause=exc,
+        )
 
     def _on_transient(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Runs after each transient failure of ``_call``, before any retry."""

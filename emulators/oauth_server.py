@@ -1,6 +1,6 @@
 """An OAuth2 client-credentials token server on Authlib, the bearer check nginx consults.
 
-Two endpoints, served on a Unix socket that only nginx reaches (`emulators/nginx.py`):
+Two endpoints, served on a loopback port that nginx proxies (`emulators/nginx.py`):
 
 - `POST /token`: Authlib's `ClientCredentialsGrant` (RFC 6749 §4.4). The client authenticates
   with HTTP Basic or with `client_id`/`client_secret` in the form, as golang.org/x/oauth2 tries

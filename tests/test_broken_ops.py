@@ -90,7 +90,7 @@ VARIANTS = {
     ),
     "save_uses_base_name_key": (
         "test_keys",
-        cells("save"),
+        cells("save") | cells("key_format"),
         {
             "test_keys::test_output_lands_at_rendered_key_format",
             "test_keys::test_output_key_derivation",

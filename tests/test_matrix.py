@@ -140,7 +140,10 @@ def test_a_complete_last_line_without_newline_is_a_record(tmp_path):
 
 def test_every_shipped_profile_loads_and_every_gap_has_a_reason():
     profiles = load_profiles()
-    assert set(profiles) == {"minio", "moto", "azurite", "fake-gcs", "kube", "manifests"}
+    assert set(profiles) == {
+        *("minio", "moto", "azurite", "fake-gcs", "kube", "manifests"),
+        *("nginx", "nginx-mtls", "nginx-artifactory", "raw"),
+    }
     for profile in profiles.values():
         for gaps in profile.gaps.values():
             assert all(gap.reason.strip() for gap in gaps.values())

@@ -157,6 +157,7 @@ def test_the_config_writes_nowhere_but_the_instance(tmp_path):
     assert all(p.startswith(f"{tmp_path}/") for p in paths), paths
     assert "error_log stderr" in conf and "access_log /dev/stderr;" in conf
     assert "listen 127.0.0.1:1234;" in conf
+    assert f"proxy_pass http://{nginx.TOKEN_SERVER}/token;" in conf  # the port comes at start
 
 
 def test_every_location_shares_one_tree_and_the_writer_lists_it(endpoint):

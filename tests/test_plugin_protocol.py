@@ -318,3 +318,18 @@ def test_the_plugin_image_is_built_from_files_that_exist_and_serves_as_argo_star
     entrypoint = re.findall(r"^ENTRYPOINT (.+)$", text, re.M)
     assert [json.loads(e) for e in entrypoint] == [["artconf", "plugin", "serve"]]
     assert not re.search(r"^CMD ", text, re.M)
+
+
+def test_url_and_raw_locations_round_trip_through_the_configuration():
+    from drivers.core.model import parse_artifact
+
+    url = "https://127.0.0.1:8443/dav/c/with%20space/a.tgz?x=1"
+    http = parse_artifact({"name": "h", "http": {"url": url}})
+    text, key = configuration.encode(http, None)
+    assert key == "/dav/c/with space/a.tgz"  # the URL's path: what Argo calls its key
+    assert configuration.decode(text, key)[0].http.url == url  # exactly, escapes and query kept
+    moved = configuration.decode(text, "/dav/c/other.tgz")[0]
+    assert moved.http.url == "https://127.0.0.1:8443/dav/c/other.tgz?x=1"
+    raw = parse_artifact({"name": "r", "raw": {"data": "inline"}})
+    text, key = configuration.encode(raw, None)
+    assert key == "" and configuration.decode(text, key)[0].raw.data == "inline"

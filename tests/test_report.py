@@ -669,11 +669,11 @@ def test_synthetic_runs_take_their_columns_from_the_backend_profiles(tmp_path):
     assert not run.warnings
     expected = set()
     for profile in load_profiles().values():
-        tls = [] if profile.driver == "resolution" else [f"{profile.server}-tls"]
-        expected |= {profile.server, *tls}
+        modes = ["plain"] if profile.driver == "resolution" else profile.served_modes
+        expected |= {profile.backend + ("-tls" if m == "tls" else "") for m in modes}
     assert set(run.meta["backends"]) == expected
     assert {(r.driver, r.backend) for r in run.records} == {
-        (p.driver, p.server) for p in load_profiles().values()
+        (p.driver, p.backend) for p in load_profiles().values()
     }
     assert run.deviations and run.applicable  # the registry's snapshot, and the grid's rows
     assert all(r.capability in run.applicable[r.driver] for r in run.records)

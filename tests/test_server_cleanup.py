@@ -125,6 +125,8 @@ def test_up_status_down_with_tls(tmp_path):
             "kube-tls",
             "minio-tls",
             "moto-tls",
+            "nginx-mtls-tls",
+            "nginx-tls",
         ]
         pids = [endpoints[k]["pid"] for k in endpoints]
         for endpoint in endpoints.values():

@@ -146,3 +146,19 @@ def test_nginx_is_the_systems_with_its_version(tmp_path, tools_env, monkeypatch)
     monkeypatch.setattr(tools.shutil, "which", lambda name: str(fake / name))
     assert tools.binary("nginx") == fake / "nginx"
     assert tools.version("nginx") == "9.8.7"
+
+
+def test_the_bootstrap_without_nginx_or_root_names_the_command(tmp_path):
+    """`make test` with nginx missing and no root stops at the bootstrap with one command."""
+    fake_id = _bin_dir(tmp_path, id="#!/bin/sh\necho 1000\n")  # not root
+    env = {**os.environ, "PATH": f"{fake_id}:{os.environ['PATH']}"}
+    repo = Path(__file__).parents[1]
+    result = subprocess.run(
+        ["make", "-s", "-C", str(repo), "webserver", "NGINX="],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"run '{tools.NGINX_INSTALL}'" in result.stdout

@@ -135,10 +135,71 @@ class HTTPAdmin(Admin):
         self._ok(self.session.delete(self._url("/dav/", container, key)), 204, 404)
 
 
-class HTTP(Kind):
-    name = "http"
+class UrlKind(Kind):
+    """What the URL-addressed kinds share: a container is a directory of the server's tree,
+    a key the URL path under it, the writer's basic-auth Secret under `secret`."""
+
     credential_keys = ("username", "password")
     sdk_packages = ("requests",)
+    secret: str = ""  # the Secret's name in the location
+
+    def basic(self, endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+        """The two basic-auth selectors, and the Secret they read (the server's writer)."""
+        creds = endpoint.credentials
+        selectors = {
+            "usernameSecret": {"name": self.secret, "key": "username"},
+            "passwordSecret": {"name": self.secret, "key": "password"},
+        }
+        return selectors, {self.secret: {"username": creds["user"], "password": creds["password"]}}
+
+    def located(
+        self, endpoint: Endpoint, container: str, key: str, fields: dict, secrets: dict
+    ) -> Location:
+        """The location of `key` in `container`, trusting the server through the pod's store
+        (there is no Argo field for a CA)."""
+        context: dict[str, Any] = {"ca_bundle": endpoint.ca_bundle} if endpoint.tls else {}
+        keys = UrlKeys(endpoint.url, "/dav/", container)
+        return Location(self.type, self.key_field, fields, secrets, context, keys).with_key(key)
+
+    def admin(self, endpoint: Endpoint) -> HTTPAdmin:
+        return HTTPAdmin(endpoint)
+
+    def in_container(self, location: Location, container: str) -> Location:
+        return location.placing(dataclasses.replace(url_keys(location), container=container))
+
+    def object_key(self, artifact: Any) -> str:
+        return object_key(artifact.get_key())
+
+    def as_reader(self, location: Location, endpoint: Endpoint) -> Location:
+        """`location` with the server's read-only user's credentials."""
+        secrets = {name: dict(keys) for name, keys in location.secrets.items()}
+        creds = endpoint.credentials
+        secrets[self.secret] |= {"username": creds["reader"], "password": creds["reader_password"]}
+        return location.with_secrets(secrets)
+
+    def wrong_secrets(self, location: Location) -> dict[str, dict[str, str]]:
+        secrets = {name: dict(keys) for name, keys in location.secrets.items()}
+        secrets[self.secret]["password"] = "not-" + secrets[self.secret]["password"]
+        return secrets
+
+    def tls_on_plain(self, location: Location) -> Location:
+        keys = url_keys(location)
+        origin = keys.origin.replace("http://", "https://", 1)
+        return location.placing(dataclasses.replace(keys, origin=origin))
+
+    def at(self, location: Location, prefix: str) -> Location:
+        """`location` reaching the same tree through another location of the server."""
+        return location.placing(dataclasses.replace(url_keys(location), prefix=prefix))
+
+    def redirected(self, location: Location) -> Location:
+        """`location` through `/redirect/`: every request is answered 307 to `/open/`, which
+        takes anyone."""
+        return self.at(location, "/redirect/")
+
+
+class HTTP(UrlKind):
+    name = "http"
+    secret = SECRET
     # No Delete, ListObjects or IsDirectory, so no GC and no directories; a single body per
     # URL (spec 1.3 HTTP row, 2.5). Refusals come back as ERR_INTERNAL (a deviation).
     argo_capabilities = capabilities(
@@ -150,15 +211,10 @@ class HTTP(Kind):
     )
 
     def location(self, endpoint: Endpoint, container: str, key: str = "") -> Location:
-        creds = endpoint.credentials
-        auth: dict[str, Any] = {
-            "basicAuth": {
-                "usernameSecret": {"name": SECRET, "key": "username"},
-                "passwordSecret": {"name": SECRET, "key": "password"},
-            }
-        }
-        secrets = {SECRET: {"username": creds["user"], "password": creds["password"]}}
+        basic, secrets = self.basic(endpoint)
+        auth: dict[str, Any] = {"basicAuth": basic}
         if _mtls(endpoint):
+            creds = endpoint.credentials
             auth["clientCert"] = {
                 "clientCertSecret": {"name": SECRET, "key": "clientCert"},
                 "clientKeySecret": {"name": SECRET, "key": "clientKey"},
@@ -167,58 +223,19 @@ class HTTP(Kind):
                 "clientCert": creds["client_cert"],
                 "clientKey": creds["client_key"],
             }
-        context: dict[str, Any] = {}
-        if endpoint.tls:  # no Argo field for a CA: the pod's trust store
-            context["ca_bundle"] = endpoint.ca_bundle
-        keys = UrlKeys(endpoint.url, "/dav/", container)
-        return Location(self.type, self.key_field, {"auth": auth}, secrets, context, keys).with_key(
-            key
-        )
-
-    def admin(self, endpoint: Endpoint) -> HTTPAdmin:
-        return HTTPAdmin(endpoint)
-
-    def in_container(self, location: Location, container: str) -> Location:
-        return location.placing(dataclasses.replace(url_keys(location), container=container))
-
-    def object_key(self, artifact: Any) -> str:
-        return object_key(artifact.get_key())
+        return self.located(endpoint, container, key, {"auth": auth}, secrets)
 
     def repository(self, location: Location, key_format: str) -> dict[str, Any]:
         raise self._lacks("repository: Argo's HTTP location is never an artifact repository")
 
-    def as_reader(self, location: Location, endpoint: Endpoint) -> Location:
-        """`location` with the server's read-only user's credentials."""
-        secrets = {name: dict(keys) for name, keys in location.secrets.items()}
-        creds = endpoint.credentials
-        secrets[SECRET] |= {"username": creds["reader"], "password": creds["reader_password"]}
-        return location.with_secrets(secrets)
-
-    def wrong_secrets(self, location: Location) -> dict[str, dict[str, str]]:
-        secrets = {name: dict(keys) for name, keys in location.secrets.items()}
-        secrets[SECRET]["password"] = "not-" + secrets[SECRET]["password"]
-        return secrets
-
-    def tls_on_plain(self, location: Location) -> Location:
-        keys = url_keys(location)
-        origin = keys.origin.replace("http://", "https://", 1)
-        return location.placing(dataclasses.replace(keys, origin=origin))
-
-    # --- the HTTP features ---------------------------------------------------------------
-    def at(self, location: Location, prefix: str) -> Location:
-        """`location` reaching the same tree through another location of the server."""
-        return location.placing(dataclasses.replace(url_keys(location), prefix=prefix))
-
-    def with_headers(self, location: Location, *, send: bool = True) -> Location:
-        """`location` where the server requires a header; `send=False`: it is not configured."""
-        headers = [{"name": nginx.CHECK_HEADER, "value": nginx.CHECK_VALUE}] if send else None
+    def with_headers(self, location: Location) -> Location:
+        """`location` where the server requires a header, configured to send it."""
+        headers = [{"name": nginx.CHECK_HEADER, "value": nginx.CHECK_VALUE}]
         return self.at(location, "/headers/").replace(headers=headers)
 
-    def with_oauth2(
-        self, location: Location, endpoint: Endpoint, *, params: bool = True
-    ) -> Location:
-        """`location` authenticated by an OAuth2 client-credentials token (with scopes and the
-        audience endpoint parameter; `params=False` leaves that parameter out)."""
+    def with_oauth2(self, location: Location, endpoint: Endpoint) -> Location:
+        """`location` authenticated by an OAuth2 client-credentials token, asked with the
+        scopes and the `audience` endpoint parameter the token server requires."""
         creds = endpoint.credentials
         auth = {
             "oauth2": {
@@ -226,13 +243,9 @@ class HTTP(Kind):
                 "clientSecretSecret": {"name": SECRET, "key": "clientSecret"},
                 "tokenURLSecret": {"name": SECRET, "key": "tokenURL"},
                 "scopes": [oauth_server.READ_SCOPE, oauth_server.WRITE_SCOPE],
-                "endpointParams": (
-                    [{"key": "audience", "value": oauth_server.AUDIENCE}] if params else []
-                ),
+                "endpointParams": [{"key": "audience", "value": oauth_server.AUDIENCE}],
             }
         }
-        if "clientCert" in (location.fields.get("auth") or {}):
-            auth["clientCert"] = location.fields["auth"]["clientCert"]
         secrets = {name: dict(keys) for name, keys in location.secrets.items()}
         secrets[SECRET] |= {
             "clientID": creds["client_id"],
@@ -252,8 +265,7 @@ class HTTP(Kind):
         return location.replace(auth=kept)
 
     def redirected(self, location: Location) -> Location:
-        """`location` through `/redirect/`: every request is answered 307 to `/open/`."""
-        return self.without_auth(self.at(location, "/redirect/"))
+        return self.without_auth(super().redirected(location))
 
     def via_file(self, location: Location) -> Location:
         """`location` with `saveStreamViaFile: true`."""

@@ -22,12 +22,13 @@ LOG_LINES = 2000
 
 
 def matrix_columns(profiles: dict[str, Profile]) -> dict[str, list[str]]:
-    """Driver -> its columns (backend keys), sorted by backend: each storage backend plain and
-    TLS, each resolution source plain (it has no TLS mode)."""
+    """Driver -> its columns (backend keys), sorted by backend: each storage backend in the
+    modes it serves, each resolution source plain (it has no TLS mode)."""
     columns: dict[str, list[str]] = {}
     for name in sorted(profiles):
         profile = profiles[name]
-        modes = [""] if profile.is_resolution_source else ["", "-tls"]
+        served = ("plain",) if profile.is_resolution_source else profile.served_modes
+        modes = [{"plain": "", "tls": "-tls"}[m] for m in served]
         columns.setdefault(profile.driver, []).extend(profile.backend + m for m in modes)
     return columns
 

@@ -41,9 +41,7 @@ from drivers.core.errors import (
     BadRequest,
     NotFound,
     Unimplemented,
-    causes,
     error_for,
-    is_cert_failure,
 )
 from drivers.core.model import Artifact
 from drivers.core.model.base import go_path_clean
@@ -241,18 +239,7 @@ class GCSDriver(Driver):
 
     def _translate(self, exc: BaseException, what: str) -> ArtifactError:
         """The shared classification; a certificate failure names the trust store in use."""
-        err = super()._translate(exc, what)
-        if is_cert_failure(exc):
-            trusted = self.context.ca_bundle or "the default trust store"
-            return error_for(
-                err.code,
-                f"gcs: TLS certificate verification failed while {what}: "
-                f"the server's certificate is not signed by a CA in {trusted}; give the driver "
-                f"context the CA bundle that signed it (cause: {_root_cause(exc)})",
-                transient=False,
-                cause=exc,
-            )
-        return err
+        return self._naming_trust(super()._translate(exc, what), exc, what)
 
     def _bucket(self, name: str) -> storage.Bucket:
         return self.connection.client.bucket(name)
@@ -297,7 +284,3 @@ def _relative(name: str, key: str) -> str:
             "rename the object"
         )
     return rel
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    return list(causes(exc))[-1]

@@ -36,11 +36,9 @@ from typing import BinaryIO, ClassVar
 import requests
 
 from drivers.base import Driver
-from drivers.controller.gc import ERR_DELETE_NOT_SUPPORTED
 from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import (
-    LIST_OBJECTS_NOT_SUPPORTED,
     ArtifactError,
     BadRequest,
     Code,
@@ -48,23 +46,19 @@ from drivers.core.errors import (
     Internal,
     NotFound,
     Unauthorized,
-    Unimplemented,
-    causes,
     classify,
     error_for,
     from_exception,
-    is_cert_failure,
 )
 from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
 from drivers.http.connection import Connection, Target, target_of
 from drivers.http.oauth2 import TokenError
 from drivers.http.streams import CHUNK_SIZE, FileBody, ResponseStream, StreamBody
+from drivers.refusals import RefusesObjectOperations
 
 #: The temp file of ``saveStreamViaFile`` (Go's ``os.CreateTemp("", "http-upload-*")``).
 UPLOAD_PREFIX = "http-upload-"
-#: Argo's text, "http" for Artifactory too (one Go type).
-IS_DIRECTORY_UNIMPLEMENTED = "IsDirectory currently unimplemented for http"
 _REFUSED_HINT = " (the server refused the request: check the credentials of this artifact)"
 
 _TRANSFERS = frozenset(
@@ -86,10 +80,11 @@ _TRANSFERS = frozenset(
 )
 
 
-class HTTPDriver(Driver):
+class HTTPDriver(RefusesObjectOperations, Driver):
     """Argo's HTTP driver with our deviations; see the module docstring."""
 
     kind: ClassVar[str] = "http"
+    refused_as: ClassVar[str] = "http"  # for Artifactory too: Argo's one Go type
     capabilities: ClassVar[frozenset[Capability]] = _TRANSFERS | frozenset(
         {
             Capability.AUTH_OAUTH2,
@@ -163,15 +158,6 @@ class HTTPDriver(Driver):
 
         self._call("save_stream", what, attempt)  # never retried: the stream is consumed
 
-    def delete(self, artifact: Artifact) -> None:
-        raise Internal(ERR_DELETE_NOT_SUPPORTED)
-
-    def list_objects(self, artifact: Artifact) -> list[str]:
-        raise Internal(LIST_OBJECTS_NOT_SUPPORTED)
-
-    def is_directory(self, artifact: Artifact) -> bool:
-        raise Unimplemented(IS_DIRECTORY_UNIMPLEMENTED)
-
     def close(self) -> None:
         self.connection.close()
 
@@ -233,18 +219,7 @@ class HTTPDriver(Driver):
     def _translate(self, exc: BaseException, what: str) -> ArtifactError:
         if isinstance(exc, TokenError):
             return self._token_error(exc, what)
-        error = super()._translate(exc, what)
-        if is_cert_failure(exc):
-            trusted = self.context.ca_bundle or "the default trust store"
-            return error_for(
-                error.code,
-                f"{self.kind}: TLS certificate verification failed while {what}: the server's "
-                f"certificate is not signed by a CA in {trusted}; give the driver context the "
-                f"CA bundle that signed it (cause: {list(causes(exc))[-1]})",
-                transient=False,
-                cause=exc,
-            )
-        return error
+        return self._naming_trust(super()._translate(exc, what), exc, what)
 
     def _token_error(self, exc: TokenError, what: str) -> ArtifactError:
         """No OAuth2 token: the refusal of the client is UNAUTHORIZED (deviation

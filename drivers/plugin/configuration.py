@@ -64,8 +64,10 @@ def encode(location: ArtifactLocation, secrets: SecretSource | None) -> tuple[st
     kind = kind_of(location)
     concrete = getattr(location, kind)
     key_field = KEY_FIELD.get(type(concrete))
-    key = getattr(concrete, key_field) if key_field else ""
-    omit = {key_field} if key_field else set()
+    if key_field == "url":  # the key is the URL's path: the URL stays, with its origin
+        key, omit = concrete.get_key(), set()
+    else:  # Raw has no key at all
+        key, omit = (getattr(concrete, key_field), {key_field}) if key_field else ("", set())
     body = concrete.model_dump(mode="json", exclude_none=True, exclude_defaults=True, exclude=omit)
     document: dict[str, Any] = {kind: body}
     if secrets is not None:
@@ -99,7 +101,8 @@ def decode(configuration: str, key: str) -> tuple[ArtifactLocation, MemorySecret
     except ValidationError as exc:
         raise BadRequest(f"plugin.configuration: {exc}") from None
     kind_of(location)
-    location.set_key(key)
+    if key and location.get_key() != key:  # an URL already holds its key; Raw has none
+        location.set_key(key)
     if inline is None:
         return location, None
     if not isinstance(inline, Mapping) or not all(isinstance(v, Mapping) for v in inline.values()):

@@ -14,26 +14,23 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from drivers.base import Driver
-from drivers.controller.gc import ERR_DELETE_NOT_SUPPORTED
 from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import (
-    LIST_OBJECTS_NOT_SUPPORTED,
     BadRequest,
-    Internal,
-    Unimplemented,
 )
 from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
+from drivers.refusals import RefusesObjectOperations
 
 SAVE_UNSUPPORTED = "Raw output artifacts unsupported"
-IS_DIRECTORY_UNIMPLEMENTED = "IsDirectory currently unimplemented for raw"
 
 
-class RawDriver(Driver):
+class RawDriver(RefusesObjectOperations, Driver):
     """Argo's Raw driver; see the module docstring."""
 
     kind: ClassVar[str] = "raw"
+    refused_as: ClassVar[str] = "raw"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.LOAD, Capability.OPEN_STREAM, Capability.REFUSES_UNSUPPORTED}
     )
@@ -63,15 +60,6 @@ class RawDriver(Driver):
 
     def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
         raise BadRequest(SAVE_UNSUPPORTED)
-
-    def delete(self, artifact: Artifact) -> None:
-        raise Internal(ERR_DELETE_NOT_SUPPORTED)
-
-    def list_objects(self, artifact: Artifact) -> list[str]:
-        raise Internal(LIST_OBJECTS_NOT_SUPPORTED)
-
-    def is_directory(self, artifact: Artifact) -> bool:
-        raise Unimplemented(IS_DIRECTORY_UNIMPLEMENTED)
 
 
 def _data(artifact: Artifact) -> bytes:
