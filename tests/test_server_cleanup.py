@@ -142,7 +142,7 @@ def test_up_status_down_with_tls(tmp_path):
         status = subprocess.run(
             artconf("emulators", "status"), env=env, capture_output=True, text=True, timeout=60
         )
-        assert status.returncode == 0 and status.stdout.count("running") == 5
+        assert status.returncode == 0 and status.stdout.count("running") == len(endpoints)
         for endpoint in endpoints.values():
             for value in endpoint["credentials"].values():
                 if len(value) > 12:  # secrets, not identifiers like the account name
