@@ -29,6 +29,11 @@ FIXED = {
     "azurite": {
         "account_key": base64.b64encode(b"canary-azurite-account-key-64-bytes" * 2).decode()
     },
+    "nginx": {
+        "password": "canary+nginx/writer=4",
+        "reader_password": "canary+nginx/reader=5",
+        "client_secret": "canary+nginx/oauth=6",
+    },
 }
 
 
@@ -90,7 +95,7 @@ def test_no_secret_value_appears_in_any_output(tmp_path):
             "--target",
             "python:tests.test_canary:truncating_driver",
             "--backends",
-            "minio,moto,azurite",
+            "minio,moto,azurite,nginx",
             "--reports",
             str(tmp_path / "reports"),
             "-n",
