@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from drivers.core.model import Artifact
@@ -36,3 +37,15 @@ class Forwarding:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def declaring(*drivers: type) -> Callable[[Any], Any]:
+    """A decorator: the factory declares exactly what these reference drivers declare, so
+    only the broken behaviour changes."""
+    capabilities = {cls.kind: sorted(c.value for c in cls.capabilities) for cls in drivers}
+
+    def declare(factory: Any) -> Any:
+        factory.capabilities = capabilities
+        return factory
+
+    return declare

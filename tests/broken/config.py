@@ -20,18 +20,9 @@ from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
 from drivers.gcs import GCSDriver
 from drivers.s3 import S3Driver
-from tests.broken import Forwarding
+from tests.broken import Forwarding, declaring
 
-# Declare exactly what the reference declares, so only the broken behaviour changes.
-REFERENCE_CAPABILITIES = {
-    cls.kind: sorted(c.value for c in cls.capabilities)
-    for cls in (S3Driver, GCSDriver, AzureDriver)
-}
-
-
-def _declares_reference(factory):
-    factory.capabilities = REFERENCE_CAPABILITIES
-    return factory
+_declares_reference = declaring(S3Driver, GCSDriver, AzureDriver)
 
 
 # --------------------------------------------------------------------------- TLS
