@@ -8,14 +8,15 @@ driver's ``translate``, which knows its SDK's special cases and otherwise uses
 translation alone (its ``transient`` flag), so the retry policy and the error codes agree.
 
 Reads from a stream an operation returned happen after the operation, outside any policy: they
-are only translated (:func:`translating`).
+are only translated (:func:`translating`, :class:`TranslatedStream`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from drivers.core.context import DriverContext
 from drivers.core.errors import ArtifactError
@@ -72,3 +73,33 @@ def call(
 
     policy = policy_for(driver, operation, context.settings)
     return retry_call(attempt, policy, sleep=context.sleep)
+
+
+class TranslatedStream(io.RawIOBase):
+    """A response body (anything with ``read(n)`` and ``close()``) as a readable binary
+    stream whose read errors are ArtifactErrors, like those of every operation."""
+
+    def __init__(self, body: Any, what: str, translate: Translate):
+        super().__init__()
+        self._body = body
+        self._what = what
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        with translating(self._what, self._translate):
+            data = self._body.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        with translating(self._what, self._translate):
+            return self._body.read(None if size is None or size < 0 else size)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()

@@ -36,6 +36,7 @@ from typing import BinaryIO, ClassVar
 import requests
 
 from drivers.base import Driver
+from drivers.calls import TranslatedStream
 from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import (
@@ -54,7 +55,7 @@ from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
 from drivers.http.connection import Connection, Target, target_of
 from drivers.http.oauth2 import TokenError
-from drivers.http.streams import CHUNK_SIZE, FileBody, ResponseStream, StreamBody
+from drivers.http.streams import CHUNK_SIZE, DecodedBody, FileBody, StreamBody
 from drivers.refusals import RefusesObjectOperations
 
 #: The temp file of ``saveStreamViaFile`` (Go's ``os.CreateTemp("", "http-upload-*")``).
@@ -163,7 +164,7 @@ class HTTPDriver(RefusesObjectOperations, Driver):
 
     # ================================================================== helpers
 
-    def _get(self, target: Target, what: str) -> ResponseStream:
+    def _get(self, target: Target, what: str) -> TranslatedStream:
         response = self.connection.send("GET", target)
         try:
             self._check(response, what, missing_is_not_found=True)
@@ -171,7 +172,7 @@ class HTTPDriver(RefusesObjectOperations, Driver):
             response.close()
             raise
         decode = self.connection.decodes(target)
-        return ResponseStream(response, decode=decode, what=what, translate=self._translate)
+        return TranslatedStream(DecodedBody(response, decode=decode), what, self._translate)
 
     def _check(
         self, response: requests.Response, what: str, *, missing_is_not_found: bool = False

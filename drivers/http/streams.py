@@ -7,13 +7,10 @@ goes out chunked as Go sends an ``*os.File`` or a reader; an empty one goes as
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import requests
-
-from drivers.calls import Translate, translating
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -82,29 +79,16 @@ def _pieces(read: Callable[[int], bytes], close: Callable[[], None] = lambda: No
     return generate()
 
 
-class ResponseStream(io.RawIOBase):
-    """A response's body, decoded as Go's transport decodes it; errors are ArtifactErrors."""
+class DecodedBody:
+    """A response's body, decoded as Go's transport decodes it (gzip only when Go asked for
+    it): what a ``drivers.calls.TranslatedStream`` reads."""
 
-    def __init__(
-        self, response: requests.Response, *, decode: bool, what: str, translate: Translate
-    ):
-        super().__init__()
+    def __init__(self, response: requests.Response, *, decode: bool):
         self._response = response
         self._decode = decode
-        self._what = what
-        self._translate = translate
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        with translating(self._what, self._translate):
-            data = self._response.raw.read(len(view), decode_content=self._decode)
-        view[: len(data)] = data
-        return len(data)
+    def read(self, size: int | None = None) -> bytes:
+        return self._response.raw.read(size, decode_content=self._decode)
 
     def close(self) -> None:
-        if not self.closed:
-            self._response.close()
-        super().close()
+        self._response.close()

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from drivers.base import REFERENCE_BASE, Driver
+from drivers.calls import TranslatedStream
 from drivers.core.capabilities import Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import ArtifactError, BadRequest, NotFound, Unauthorized, Unimplemented
@@ -26,7 +27,7 @@ from drivers.local_files import regular_files
 from drivers.s3 import transfer
 from drivers.s3.connection import Connection
 from drivers.s3.ssec import derive_sse_c_key, kms_context_header, sse_c_arguments
-from drivers.s3.streams import FullReads, ObjectStream
+from drivers.s3.streams import FullReads
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class S3Driver(Driver):
                 if _code(exc) in _MISSING_KEY_CODES and self._is_directory(bucket, key):
                     raise Unimplemented(DIRECTORY_STREAM_UNIMPLEMENTED) from None
                 raise
-            return ObjectStream(
+            return TranslatedStream(
                 answer["Body"], self._what("streaming", bucket, key), self._translate
             )
 

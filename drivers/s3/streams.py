@@ -1,16 +1,13 @@
 """The streams of the S3 driver: an upload source s3transfer keeps multipart, and a GET body.
 
 ``save_stream`` hands boto3 a :class:`FullReads` over the caller's stream; ``open_stream``
-returns an :class:`ObjectStream` over the response body, whose read errors are
+returns a ``drivers.calls.TranslatedStream`` over the response body, whose read errors are
 ``ArtifactError``s like those of every operation.
 """
 
 from __future__ import annotations
 
-import io
-from typing import Any, BinaryIO
-
-from drivers.calls import Translate, translating
+from typing import BinaryIO
 
 
 class FullReads:
@@ -42,32 +39,3 @@ class FullReads:
             chunks.append(data)
             remaining -= len(data)
         return b"".join(chunks)
-
-
-class ObjectStream(io.RawIOBase):
-    """A GET response body as a readable binary stream; read errors become ArtifactErrors."""
-
-    def __init__(self, body: Any, what: str, translate: Translate):
-        super().__init__()
-        self._body = body
-        self._what = what
-        self._translate = translate
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        with translating(self._what, self._translate):
-            data = self._body.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        return size
-
-    def read(self, size: int = -1) -> bytes:
-        with translating(self._what, self._translate):
-            return self._body.read(None if size is None or size < 0 else size)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
