@@ -34,12 +34,10 @@ import sys
 import threading
 from pathlib import Path
 
-import requests
-
 from emulators import tools
 from emulators.endpoint import Endpoint
 from emulators.launcher import Command
-from emulators.server import Instance, Server, random_secret
+from emulators.server import Instance, Server, probe_get, random_secret
 
 #: The request header `/headers/` requires, and its value (not a secret).
 CHECK_HEADER = "X-Artconf-Check"
@@ -186,17 +184,11 @@ class Nginx(Server):
         cert = None
         if self.client_certificates and instance.tls:
             cert = (str(instance.tls.client_cert), str(instance.tls.client_key))
-        with requests.Session() as session:
-            session.trust_env = False
-            url = instance.url(port)
-            ready = session.get(
-                url + "/artconf-ready", verify=instance.verify, cert=cert, timeout=2
-            )
-            if ready.status_code != 204 or ready.headers.get(SIGNATURE_HEADER) != instance.name:
-                return False
-            # The token server answers through nginx: Flask's 405 for a GET.
-            token = session.get(url + TOKEN_PATH, verify=instance.verify, cert=cert, timeout=2)
-            return token.status_code == 405
+        ready = probe_get(instance, port, "/artconf-ready", cert=cert)
+        if ready.status_code != 204 or ready.headers.get(SIGNATURE_HEADER) != instance.name:
+            return False
+        # The token server answers through nginx: Flask's 405 for a GET.
+        return probe_get(instance, port, TOKEN_PATH, cert=cert).status_code == 405
 
     def endpoint(self, instance: Instance, port: int) -> Endpoint:
         endpoint = super().endpoint(instance, port)

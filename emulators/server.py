@@ -103,8 +103,11 @@ def random_secret(nbytes: int = 18) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
-def probe_get(instance: Instance, port: int, path: str) -> requests.Response:
-    """One GET with explicit trust: the CA environment variables must not decide a probe."""
+def probe_get(
+    instance: Instance, port: int, path: str, *, cert: tuple[str, str] | None = None
+) -> requests.Response:
+    """One GET with explicit trust: the CA environment variables must not decide a probe.
+    `cert`: the client certificate and key files a server checking clients needs."""
     with requests.Session() as session:
         session.trust_env = False
-        return session.get(instance.url(port) + path, verify=instance.verify, timeout=2)
+        return session.get(instance.url(port) + path, verify=instance.verify, cert=cert, timeout=2)
