@@ -20,7 +20,7 @@ from conformance.capabilities import Capability, parse_capability
 from conformance.columns import Column, chosen_columns, with_mode
 from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide
 from conformance.declared import ASSERTION, Fails, parse_fails
-from conformance.expectations import EXPECTED, ExpectationCheck
+from conformance.expectations import EXPECTED, INTERMITTENT, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
 from conformance.logwindow import LogWindow
 from conformance.plugin_targets import close_target
@@ -89,6 +89,7 @@ class ConformanceSession:
             self.target.unprovable,
         )
         self.deviation_refs = deviation_refs()
+        self.intermittent = intermittent_rows(self.target.deviations, self.deviation_refs)
         self.run_id = config.getoption("artconf_run_id") or new_run_id()
         run_dir = config.getoption("artconf_run_dir")
         self.shard = _parse_shard(config.getoption("artconf_shard"))
@@ -232,6 +233,10 @@ class ConformanceSession:
             item.user_properties.append((REFERENCE, decision.reference))
             item.stash[EXPECTED] = decision
             item.add_marker(pytest.mark.xfail(strict=True, reason=decision.reason))
+        else:
+            chances = tuple(e for d, e in self.intermittent if d in ("", info.driver))
+            if chances:  # a race of the target's that a failure of this case may be
+                item.stash[INTERMITTENT] = chances
         endpoint = self._endpoint(item)
         reason = self.liveness.check(endpoint) if endpoint is not None else None
         if reason is not None:  # found dead before: end at once, no retries against it
@@ -367,6 +372,20 @@ def deviation_refs() -> dict[str, tuple[str, str, Fails]]:
         except ValueError as exc:
             raise pytest.UsageError(f"{DEVIATIONS_PATH}: deviation {exc}") from None
     return refs
+
+
+def intermittent_rows(
+    declared: frozenset[str], refs: dict[str, tuple[str, str, Fails]]
+) -> list[tuple[str, Expect]]:
+    """(driver, expectation) of each intermittent deviation the target declares."""
+    rows = []
+    for row in deviations():
+        if row.intermittent and row.id in declared:
+            driver, reference, fails = refs[row.id]
+            cite = f"{row.id}: {reference}"
+            reason = f"target declares intermittent deviation {row.id} ({cite})"
+            rows.append((driver, Expect(cite, reason, fails)))
+    return rows
 
 
 def check_registry(profiles: dict[str, Profile]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drivers.core.errors import BadRequest
 
@@ -36,6 +36,15 @@ class Deviation(BaseModel):
     #: How the conformance case fails for a driver that behaves the Argo way: {code, match}
     #: (conformance.declared); absent: a check of the case fails (`assertion`).
     fails: dict[str, str | list[str]] | None = None
+    #: Argo's way shows only now and then (a race in Argo's client): the row then covers every
+    #: case of its driver, absorbs only its `fails` (required), and a case that passes is a pass.
+    intermittent: bool = False
+
+    @model_validator(mode="after")
+    def _intermittent_declares_its_failure(self) -> Deviation:
+        if self.intermittent and not self.fails:
+            raise ValueError("an intermittent row must say how it fails (`fails`)")
+        return self
 
     @property
     def issues(self) -> list[int]:
