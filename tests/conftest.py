@@ -86,10 +86,17 @@ def _allowed_skip_patterns() -> list[re.Pattern[str]] | None:
 
 
 _unlisted: list[str] = []
+_allowed: list[list[re.Pattern[str]] | None] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Read once, now: a relative path names a file of the invocation directory, and a test
+    # (pytester) may change the working directory before its reports come in.
+    _allowed[:] = [_allowed_skip_patterns()]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    patterns = _allowed_skip_patterns()
+    patterns = _allowed[0] if _allowed else None
     if patterns is None or not report.skipped or hasattr(report, "wasxfail"):
         return
     reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
