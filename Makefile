@@ -10,10 +10,10 @@ PHASE := .ci/phase
 
 # Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
 # `containers`: the container lane (tests/test_containers.py) must run, on a Docker engine.
-export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,nginx,nginx-mtls,kube,containers
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,nginx,nginx-mtls,git-http,git-daemon,git-ssh,kube,containers
 export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
 
-.PHONY: test report bootstrap python-deps webserver tools browser engine lint pytest lock clean
+.PHONY: test report bootstrap python-deps webserver gitservers tools browser engine lint pytest lock clean
 
 test:
 	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
@@ -29,7 +29,7 @@ report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
 	$(BIN)/artconf run --target reference --report $(RUN_ARGS)
 
-bootstrap: python-deps webserver tools browser engine
+bootstrap: python-deps webserver gitservers tools browser engine
 
 # Debian's nginx for the HTTP and Artifactory backends: the kit runs its own nginx process with
 # a generated config under its session directory; the package's own service is never used.
@@ -38,6 +38,20 @@ webserver:
 	@[ -n "$(NGINX)" ] || { \
 	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: nginx is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends nginx'"; exit 1; }; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; }
+
+# Debian's sshd and fcgiwrap for the git servers (emulators/git_servers.py): the kit runs its own
+# processes with generated configs; the packages' services are never used (openssh-server's may
+# start on port 22 on a machine with an init system; nothing here relies on it or on its
+# absence). sshd must not run as root: a kit running as root runs it as the system user
+# artconf-git (login shell git-shell), created here once; a kit run by a user runs it as them.
+SSHD ?= $(firstword $(shell command -v sshd 2>/dev/null) $(wildcard /usr/sbin/sshd))
+FCGIWRAP ?= $(firstword $(shell command -v fcgiwrap 2>/dev/null) $(wildcard /usr/sbin/fcgiwrap))
+gitservers:
+	@[ -n "$(SSHD)" ] && [ -n "$(FCGIWRAP)" ] || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: sshd or fcgiwrap is missing and installing them needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends openssh-server fcgiwrap'"; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server fcgiwrap; }
+	@[ "$$(id -u)" -ne 0 ] || id -u artconf-git >/dev/null 2>&1 || \
+	  useradd --system --no-create-home --home-dir / --shell /usr/bin/git-shell artconf-git
 
 # Debian's Chromium for the report's browser test (never a browser downloaded by a test tool).
 browser:
@@ -63,7 +77,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-tools: python-deps webserver
+tools: python-deps webserver gitservers
 	$(BIN)/artconf tools install
 
 # actionlint (pinned, Go-built into the tool cache by the bootstrap; installing it again is a

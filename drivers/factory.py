@@ -14,7 +14,7 @@ from drivers.core.secrets import SecretSource
 FACTORY_ORDER: dict[str, str | None] = {
     "s3": "drivers.s3:S3Driver",
     "http": "drivers.http:HTTPDriver",
-    "git": None,
+    "git": "drivers.git:GitDriver",
     "artifactory": "drivers.http:ArtifactoryDriver",
     "hdfs": None,
     "raw": "drivers.raw:RawDriver",

@@ -20,6 +20,8 @@ SECRET_FIELDS = frozenset(
         "reader_password",
         "client_secret",
         "client_key",
+        "ssh_private_key",
+        "wrong_ssh_private_key",
     }
 )
 

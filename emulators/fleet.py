@@ -24,6 +24,7 @@ from emulators.azurite import Azurite
 from emulators.endpoint import Endpoint
 from emulators.errors import UsageError as UsageError  # re-exported: its old home
 from emulators.fake_gcs import FakeGcs
+from emulators.git_servers import GitDaemon, GitHttp, GitSsh
 from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
@@ -34,9 +35,9 @@ from emulators.sessions import Keep, finish_session, keep_data_requested
 from emulators.tls import TlsMaterial, make_tls_material
 from emulators.tools import ToolError
 
-SERVERS: dict[str, Server] = {
-    s.kind: s for s in (MinIO(), Moto(), Azurite(), FakeGcs(), Nginx(), NginxMtls(), KubeApi())
-}
+_INSTANCES = (MinIO(), Moto(), Azurite(), FakeGcs(), Nginx(), NginxMtls(), KubeApi())
+_GIT = (GitHttp(), GitDaemon(), GitSsh())  # the Git driver's (issue 17)
+SERVERS: dict[str, Server] = {s.kind: s for s in (*_INSTANCES, *_GIT)}
 TLS_MODES = ("off", "on", "both")
 LAUNCHERS = ("native", "containers")
 LAUNCHER_ENV = "ARTCONF_LAUNCHER"

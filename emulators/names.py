@@ -8,6 +8,12 @@ only to print these names would cost the command line most of its start-up; a ki
 from __future__ import annotations
 
 #: The keys of `emulators.fleet.SERVERS`, in its order.
-SERVER_NAMES = ("minio", "moto", "azurite", "fake-gcs", "nginx", "nginx-mtls", "kube")
+SERVER_NAMES = (
+    "minio", "moto", "azurite", "fake-gcs", "nginx", "nginx-mtls", "kube",
+    "git-http", "git-daemon", "git-ssh",
+)  # fmt: skip
 #: `emulators.tools.ALL_TOOLS`.
-TOOL_NAMES = ("minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint")
+TOOL_NAMES = (
+    "minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint",
+    "git", "fcgiwrap", "sshd",
+)  # fmt: skip

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,8 @@ def finish_session(root: Path, keep: Keep) -> Path | None:
         return None
     if keep == "all" or root.resolve() in _server_sessions():
         return root
+    for outside in linked_temp_dirs(root):
+        _remove(outside)
     logs = root / "logs"
     if keep == "logs" and logs.is_dir() and any(logs.iterdir()):
         for child in root.iterdir():
@@ -108,6 +111,22 @@ def after_reaping(reaped: list[ProcessRecord]) -> list[Path]:
             if logs is not None:
                 kept.append(logs)
     return kept
+
+
+def linked_temp_dirs(root: Path) -> list[Path]:
+    """The kit's directories in the temp dir that a session's servers link from their
+    instance directories: a root kit's sshd serves from one, because another user must reach
+    it. Its server removes it on stop; these are what a killed server left behind."""
+    temp = {Path(tempfile.gettempdir()).resolve(), Path("/tmp").resolve()}
+    found = []
+    for link in root.glob("*/*"):
+        if not link.is_symlink():
+            continue
+        target = Path(os.path.realpath(link))
+        top = next((p for p in (target, *target.parents) if p.parent in temp), None)
+        if top is not None and top.name.startswith("artconf-") and top.is_dir():
+            found.append(top)
+    return found
 
 
 def _remove(path: Path) -> None:

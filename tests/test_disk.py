@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -351,6 +353,21 @@ def test_finish_session_rules(session_root):
     assert [p.name for p in session_root.iterdir()] == ["logs"]
     assert sessions.finish_session(session_root, "none") is None
     assert not session_root.exists()
+
+
+def test_finish_session_removes_what_a_killed_sshd_left_in_the_temp_dir(session_root):
+    """A root kit's git-ssh serves from a temp directory linked from its instance (another
+    user must reach it); a killed supervisor leaves it, and the session's end removes it."""
+    outside = Path(tempfile.mkdtemp(prefix="artconf-git-"))
+    try:
+        (outside / "repos").mkdir()
+        (session_root / "git-ssh").mkdir()
+        (session_root / "git-ssh" / "repos").symlink_to(outside / "repos")
+        assert sessions.linked_temp_dirs(session_root) == [outside]
+        assert sessions.finish_session(session_root, "logs") == session_root / "logs"
+        assert not outside.exists()
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
 
 
 def test_finish_session_without_logs_keeps_nothing(session_root):

@@ -122,6 +122,7 @@ def test_up_status_down_with_tls(tmp_path):
         assert sorted(endpoints) == [
             "azurite-tls",
             "fake-gcs-tls",
+            "git-http-tls",
             "kube-tls",
             "minio-tls",
             "moto-tls",

@@ -260,7 +260,7 @@ def _common_options() -> argparse.ArgumentParser:
         required=True,
         metavar="LOC.yaml",
         help="one Argo artifact as written in a Workflow (name; a location: s3:, gcs:, "
-        "azure:, http:, artifactory: or raw:; archive:)",
+        "azure:, http:, artifactory:, git: (load only) or raw:; archive:)",
     )
     common.add_argument(
         "--target",

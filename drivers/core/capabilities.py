@@ -96,6 +96,25 @@ class Capability(enum.StrEnum):
     SAVE_STREAM_VIA_FILE = "save_stream_via_file"
     #: Delete, ListObjects, IsDirectory a driver lacks fail with Argo's errors (spec 1.3, 7.3)
     REFUSES_UNSUPPORTED = "refuses_unsupported"
+    # Git input artifacts (spec 1.3 Git, 2.7)
+    #: load clones the whole repository into a directory, the default branch checked out
+    CLONE = "clone"
+    #: `depth`: a shallow clone with exactly that many commits (0: the whole history)
+    CLONE_DEPTH = "clone_depth"
+    #: `revision`: a commit by hash, short hash, tag, branch or `HEAD~n`, checked out
+    CLONE_REVISION = "clone_revision"
+    #: `fetch`: extra refspecs fetched after the clone
+    CLONE_FETCH_REFSPECS = "clone_fetch_refspecs"
+    #: submodules cloned recursively, none when `disableSubmodules`
+    CLONE_SUBMODULES = "clone_submodules"
+    #: `singleBranch` with `branch`: only that branch is fetched and checked out
+    CLONE_SINGLE_BRANCH = "clone_single_branch"
+    #: `sshPrivateKeySecret`: SSH public-key auth, the user from the URL (default `git`)
+    AUTH_SSH_KEY = "auth_ssh_key"
+    #: the server's SSH host key checked against known hosts unless `insecureIgnoreHostKey`
+    SSH_HOST_KEY_CHECK = "ssh_host_key_check"
+    #: `insecureSkipTLS`: a server certificate no trusted CA signed is accepted
+    TLS_INSECURE_SKIP_VERIFY = "tls_insecure_skip_verify"
     # bucket and object features
     #: create a missing bucket on save (`createBucketIfNotPresent`, spec 2.1)
     CREATE_BUCKET = "create_bucket"

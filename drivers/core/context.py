@@ -22,8 +22,11 @@ SETTINGS_PREFIXES = (
     "RETRY_BACKOFF_",
     "ARTIFACT_S3_UPLOAD_",
     "ARTIFACT_AZURE_",
+    "ARTIFACT_GIT_",
     "TRANSIENT_ERROR_PATTERN",
 )
+#: Where go-git (Argo's Git driver) finds known_hosts files: a list of paths (os.pathsep).
+SSH_KNOWN_HOSTS = "SSH_KNOWN_HOSTS"
 
 
 def system_ca_bundle() -> str | None:
@@ -47,9 +50,12 @@ class DriverContext:
         it, as in Argo.
     gcs_endpoint: base URL of the GCS JSON API (default: Google's); Argo has no field for it.
     settings: `EXECUTOR_RETRY_*`, `ARTIFACT_S3_UPLOAD_*`, `ARTIFACT_AZURE_*`,
-        `TRANSIENT_ERROR_PATTERN` values.
+        `ARTIFACT_GIT_*`, `TRANSIENT_ERROR_PATTERN` values.
     temp_dir: where a driver may write private files (a `caSecret` PEM, 0600, removed on close).
     sleep: the retry clock; tests inject one that records delays instead of sleeping.
+    ssh_known_hosts: the known_hosts files SSH host keys are checked against, separated by
+        os.pathsep, as the pod's `SSH_KNOWN_HOSTS` (go-git's variable); "" means go-git's
+        defaults, `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
     """
 
     ca_bundle: str | None = field(default_factory=system_ca_bundle)
@@ -57,6 +63,7 @@ class DriverContext:
     settings: Mapping[str, str] = field(default_factory=dict)
     temp_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     sleep: Callable[[float], None] = time.sleep
+    ssh_known_hosts: str = ""
 
     @classmethod
     def from_environment(
@@ -65,6 +72,7 @@ class DriverContext:
         """The settings a pod would see, taken from `environ` (default `os.environ`)."""
         environ = os.environ if environ is None else environ
         settings = {k: v for k, v in environ.items() if k.startswith(SETTINGS_PREFIXES)}
+        overrides.setdefault("ssh_known_hosts", environ.get(SSH_KNOWN_HOSTS, ""))
         return cls(settings=settings, **overrides)
 
     @property

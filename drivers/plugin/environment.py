@@ -1,9 +1,10 @@
 """A plugin's pod environment, both ways: `DriverContext` <-> environment variables.
 
 A plugin runs in its own process, so what a driver gets from its pod (spec 6: the trust store,
-a GCS endpoint, retry and upload settings) reaches it as the environment it was started with,
-in the variables any SDK already reads: Go and Python TLS stacks take `SSL_CERT_FILE`, both
-GCS clients take `STORAGE_EMULATOR_HOST`, and Argo's settings keep their own names. The kit
+a GCS endpoint, SSH known hosts, retry and upload settings) reaches it as the environment it
+was started with, in the variables any SDK already reads: Go and Python TLS stacks take
+`SSL_CERT_FILE`, both GCS clients take `STORAGE_EMULATOR_HOST`, go-git takes
+`SSH_KNOWN_HOSTS`, and Argo's settings keep their own names. The kit
 starts one plugin process per distinct environment (`conformance.plugin_targets`).
 """
 
@@ -13,7 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from drivers.core.context import DriverContext
+from drivers.core.context import SSH_KNOWN_HOSTS, DriverContext
 
 CA_BUNDLE = "SSL_CERT_FILE"
 GCS_ENDPOINT = "STORAGE_EMULATOR_HOST"
@@ -26,6 +27,8 @@ def environment_for(context: DriverContext) -> dict[str, str]:
         env[CA_BUNDLE] = context.ca_bundle
     if context.gcs_endpoint:
         env[GCS_ENDPOINT] = context.gcs_endpoint
+    if context.ssh_known_hosts:
+        env[SSH_KNOWN_HOSTS] = context.ssh_known_hosts
     env["TMPDIR"] = str(context.temp_dir)
     return env
 
