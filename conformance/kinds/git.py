@@ -100,10 +100,6 @@ class GitAdmin(Admin):
         """The commit `expression` names in `container` (tags peeled), as git resolves it."""
         return self._git(container, "rev-parse", "--verify", f"{expression}^{{commit}}").strip()
 
-    def count(self, container: str, ref: str = BRANCH) -> int:
-        """How many commits `ref` has in its history."""
-        return int(self._git(container, "rev-list", "--count", ref).strip())
-
     def commit(
         self,
         container: str,
@@ -119,26 +115,21 @@ class GitAdmin(Admin):
         try:
             if parent:
                 self._git(container, "read-tree", parent, env=env)
+            staged: list[tuple[str, str, str]] = []  # (mode, object, path): files, then gitlinks
             for key, data in files.items():
                 if data is None:
                     self._git(container, "rm", "--cached", "--quiet", "--", key, env=env)
                     continue
                 blob = self._git(container, "hash-object", "-w", "--stdin", data=data).strip()
+                staged.append(("100644", blob, key))
+            staged += [("160000", commit, key) for key, commit in (gitlinks or {}).items()]
+            for mode, name, key in staged:
                 self._git(
                     container,
                     "update-index",
                     "--add",
                     "--cacheinfo",
-                    f"100644,{blob},{key}",
-                    env=env,
-                )
-            for key, commit in (gitlinks or {}).items():
-                self._git(
-                    container,
-                    "update-index",
-                    "--add",
-                    "--cacheinfo",
-                    f"160000,{commit},{key}",
+                    f"{mode},{name},{key}",
                     env=env,
                 )
             tree = self._git(container, "write-tree", env=env).strip()
@@ -287,16 +278,6 @@ class Git(Kind):
     def submodule_file(self, url: str, path: str) -> bytes:
         """The `.gitmodules` text declaring one submodule at `path` fetched from `url`."""
         return f'[submodule "{path}"]\n\tpath = {path}\n\turl = {url}\n'.encode()
-
-    def anonymous(self, location: Location, endpoint: Endpoint) -> Location:
-        """`location` on smart HTTP's anonymous tree (`/git/`), with no credentials."""
-        urls = repo_urls(location)
-        creds = endpoint.credentials
-        base = urls.base.replace(
-            creds.get("auth_path", "/auth") + "/", creds.get("git_path", "/git") + "/"
-        )
-        plain = location.replace(usernameSecret=None, passwordSecret=None).with_secrets({})
-        return plain.placing(dataclasses.replace(urls, base=base))
 
     def without_secrets(self, location: Location) -> Location:
         """`location` with no credential fields and no Secrets (the URL kept)."""
