@@ -140,9 +140,17 @@ def decide(
             continue
         driver, reference, fails = deviation_refs.get(deviation_id, ("", deviation_id, None))
         if driver in ("", case.driver):
-            cite = f"{deviation_id}: {reference}"
-            return Expect(cite, f"target declares deviation {deviation_id} ({cite})", fails)
+            return deviation_expect(deviation_id, reference, fails)
     bug = profile.known_bugs.get(case.function)
     if bug is not None:
         return Expect(bug.reference, f"{profile.backend} bug: {bug.reason}", bug.fails)
     return Run()
+
+
+def deviation_expect(
+    deviation_id: str, reference: str, fails: Fails | None, *, intermittent: bool = False
+) -> Expect:
+    """The expectation a declared deviation sets: one citation for every path that uses it."""
+    cite = f"{deviation_id}: {reference}"
+    what = "intermittent deviation" if intermittent else "deviation"
+    return Expect(cite, f"target declares {what} {deviation_id} ({cite})", fails)

@@ -18,7 +18,7 @@ import pytest
 from conformance import cases, kinds, matrix
 from conformance.capabilities import Capability, parse_capability
 from conformance.columns import Column, chosen_columns, with_mode
-from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide
+from conformance.decision import CaseInfo, Expect, Skip, TargetView, decide, deviation_expect
 from conformance.declared import ASSERTION, Fails, parse_fails
 from conformance.expectations import EXPECTED, INTERMITTENT, ExpectationCheck
 from conformance.liveness import CaseWatch, Liveness, ServerDown
@@ -382,9 +382,7 @@ def intermittent_rows(
     for row in deviations():
         if row.intermittent and row.id in declared:
             driver, reference, fails = refs[row.id]
-            cite = f"{row.id}: {reference}"
-            reason = f"target declares intermittent deviation {row.id} ({cite})"
-            rows.append((driver, Expect(cite, reason, fails)))
+            rows.append((driver, deviation_expect(row.id, reference, fails, intermittent=True)))
     return rows
 
 
