@@ -10,10 +10,10 @@ PHASE := .ci/phase
 
 # Servers the test suite must have: missing or failing to start is an ERROR, never a skip.
 # `containers`: the container lane (tests/test_containers.py) must run, on a Docker engine.
-export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,nginx,nginx-mtls,git-http,git-daemon,git-ssh,kube,containers
+export ARTCONF_REQUIRE ?= minio,moto,azurite,fake-gcs,nginx,nginx-mtls,git-http,git-daemon,git-ssh,hdfs,oss,kube,containers
 export ARTCONF_ALLOWED_SKIPS ?= tests/allowed_skips.txt
 
-.PHONY: test report bootstrap python-deps webserver gitservers tools browser engine lint pytest lock clean
+.PHONY: test report bootstrap python-deps webserver gitservers java tools browser engine lint pytest lock clean
 
 test:
 	@$(PHASE) bootstrap $(MAKE) --no-print-directory bootstrap
@@ -29,7 +29,7 @@ report: bootstrap
 	$(BIN)/artconf emulators probe --tls both
 	$(BIN)/artconf run --target reference --report $(RUN_ARGS)
 
-bootstrap: python-deps webserver gitservers tools browser engine
+bootstrap: python-deps webserver gitservers java tools browser engine
 
 # Debian's nginx for the HTTP and Artifactory backends: the kit runs its own nginx process with
 # a generated config under its session directory; the package's own service is never used.
@@ -52,6 +52,13 @@ gitservers:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server fcgiwrap; }
 	@[ "$$(id -u)" -ne 0 ] || id -u artconf-git >/dev/null 2>&1 || \
 	  useradd --system --no-create-home --home-dir / --shell /usr/bin/git-shell artconf-git
+
+# A JDK for the HDFS mini-cluster (emulators/hdfs.py): the tool installer fetches its pinned,
+# hashed jars from Maven Central and javac builds the kit's small launcher class beside them.
+java:
+	@command -v javac >/dev/null || { \
+	  [ "$$(id -u)" -eq 0 ] || { echo "bootstrap: a JDK (17+) is missing and installing it needs root: run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends openjdk-17-jdk-headless'"; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jdk-headless; }
 
 # Debian's Chromium for the report's browser test (never a browser downloaded by a test tool).
 browser:
@@ -77,7 +84,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-tools: python-deps webserver gitservers
+tools: python-deps webserver gitservers java
 	$(BIN)/artconf tools install
 
 # actionlint (pinned, Go-built into the tool cache by the bootstrap; installing it again is a

@@ -51,7 +51,7 @@ UNPROVABLE = {
 }
 #: The pod environment a case sets for the SDKs' default credential chains (monkeypatched in
 #: the kit's process): a plugin process gets it too, as a pod's sidecar would.
-SDK_CHAIN_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+SDK_CHAIN_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_", "ALIBABA_CLOUD_")
 
 DECLARATION_FILE = "artconf-plugin.yaml"
 DECLARATION_ENV = "ARTCONF_DECLARATION"

@@ -14,8 +14,13 @@ driver's `_translate`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO, ClassVar, TypeVar
 
 from drivers import calls
@@ -23,6 +28,7 @@ from drivers.core.capabilities import OBJECT_STORE_BASE, Capability
 from drivers.core.context import DriverContext
 from drivers.core.errors import (
     ArtifactError,
+    Internal,
     causes,
     error_for,
     from_exception,
@@ -32,6 +38,7 @@ from drivers.core.model import Artifact
 from drivers.core.secrets import SecretSource
 
 T = TypeVar("T")
+_BUFFER = 1 << 20  # the copy size of a stream buffered to a temp file
 
 #: What every reference driver declares: the object-store operations and archives, TLS with the
 #: CA it is given and plain HTTP, the SDK's own credential chain, and refusing bad credentials.
@@ -124,6 +131,30 @@ class Driver(ABC):
             transient=False,
             cause=exc,
         )
+
+    def _save_via_temp_file(self, stream: BinaryIO, artifact: Artifact, prefix: str) -> None:
+        """Go's ``common.SaveStreamViaTempFile``: buffer `stream` in a private temp file named
+        `prefix`*, ``save`` it, always remove it (drivers without a native stream upload)."""
+        directory = Path(self.context.temp_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=directory)
+        except OSError as exc:
+            raise Internal(f"failed to create temp file: {exc}", cause=exc) from exc
+        try:
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    shutil.copyfileobj(stream, file, _BUFFER)
+            except ArtifactError as exc:
+                message = f"failed to buffer stream to temp file: {exc.message}"
+                raise error_for(exc.code, message, cause=exc) from exc
+            except Exception as exc:
+                message = f"failed to buffer stream to temp file: {exc}"
+                raise Internal(message, cause=exc) from exc
+            self.save(name, artifact)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
 
     def _on_transient(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Runs after each transient failure of ``_call``, before any retry."""

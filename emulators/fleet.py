@@ -25,11 +25,13 @@ from emulators.endpoint import Endpoint
 from emulators.errors import UsageError as UsageError  # re-exported: its old home
 from emulators.fake_gcs import FakeGcs
 from emulators.git_servers import GitDaemon, GitHttp, GitSsh
+from emulators.hdfs import MiniHdfs
 from emulators.kube import KubeApi
 from emulators.launcher import Running, ServerStartError, StartCancelled
 from emulators.minio import MinIO
 from emulators.moto import Moto
 from emulators.nginx import Nginx, NginxMtls
+from emulators.oss import Oss
 from emulators.server import Instance, Server, fixed_secrets
 from emulators.sessions import Keep, finish_session, keep_data_requested
 from emulators.tls import TlsMaterial, make_tls_material
@@ -37,7 +39,9 @@ from emulators.tools import ToolError
 
 _INSTANCES = (MinIO(), Moto(), Azurite(), FakeGcs(), Nginx(), NginxMtls(), KubeApi())
 _GIT = (GitHttp(), GitDaemon(), GitSsh())  # the Git driver's (issue 17)
-SERVERS: dict[str, Server] = {s.kind: s for s in (*_INSTANCES, *_GIT)}
+_OSS = (Oss(),)  # the OSS driver's stand-in (issue 18)
+_HDFS = (MiniHdfs(),)  # Hadoop's MiniDFSCluster for the HDFS driver (issue 18)
+SERVERS: dict[str, Server] = {s.kind: s for s in (*_INSTANCES, *_GIT, *_HDFS, *_OSS)}
 TLS_MODES = ("off", "on", "both")
 LAUNCHERS = ("native", "containers")
 LAUNCHER_ENV = "ARTCONF_LAUNCHER"

@@ -32,12 +32,13 @@ import hmac
 import json
 import os
 import re
-import ssl
 import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from emulators.standin_http import loopback_server
 
 VERSION = "v1.31.0-artconf-standin"
 USER = "system:serviceaccount:argo:argo-workflow-controller"
@@ -441,13 +442,7 @@ def make_server(
 ) -> ThreadingHTTPServer:
     """A ready-to-serve stand-in bound to 127.0.0.1:``port`` (0 picks a free port)."""
     handler = type("BoundHandler", (Handler,), {"state": State(), "token": token})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    if cert and key:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    return server
+    return loopback_server(handler, port, cert, key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 #: The keys of `emulators.fleet.SERVERS`, in its order.
 SERVER_NAMES = (
     "minio", "moto", "azurite", "fake-gcs", "nginx", "nginx-mtls", "kube",
-    "git-http", "git-daemon", "git-ssh",
+    "git-http", "git-daemon", "git-ssh", "hdfs", "oss",
 )  # fmt: skip
 #: `emulators.tools.ALL_TOOLS`.
 TOOL_NAMES = (
     "minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint",
-    "git", "fcgiwrap", "sshd",
+    "git", "fcgiwrap", "sshd", "hdfs",
 )  # fmt: skip

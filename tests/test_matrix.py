@@ -144,6 +144,7 @@ def test_every_shipped_profile_loads_and_every_gap_has_a_reason():
         *("minio", "moto", "azurite", "fake-gcs", "kube", "manifests"),
         *("nginx", "nginx-mtls", "nginx-artifactory", "raw"),
         *("git-http", "git-daemon", "git-ssh"),
+        *("hdfs", "oss"),
     }
     for profile in profiles.values():
         for gaps in profile.gaps.values():

@@ -333,3 +333,27 @@ def test_url_and_raw_locations_round_trip_through_the_configuration():
     raw = parse_artifact({"name": "r", "raw": {"data": "inline"}})
     text, key = configuration.encode(raw, None)
     assert key == "" and configuration.decode(text, key)[0].raw.data == "inline"
+
+
+class _Call:
+    """A gRPC servicer context that only says whether the call is alive."""
+
+    def __init__(self, active: bool):
+        self.active = active
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_save_stream_end_is_believed_only_on_a_live_call(cancelled):
+    """gRPC Python may show a client's cancellation as a plain end of stream: a cancelled call
+    must fail the driver's read, never end it (else a truncated object replaces the old one)."""
+    frames = iter([pb.SaveStreamArtifactRequest(chunk=b"abc")])
+    chunks = io.BufferedReader(server._Chunks(frames, _Call(active=not cancelled)))
+    assert chunks.read(3) == b"abc"
+    if cancelled:
+        with pytest.raises(server.Internal, match="cancelled the stream"):
+            chunks.read()
+    else:
+        assert chunks.read() == b""

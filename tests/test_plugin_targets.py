@@ -43,7 +43,17 @@ def test_the_kits_own_plugin_is_declared_as_the_drivers_it_serves():
     reference = parse_target("reference")
     served = parse_target(SERVE)
     try:
-        assert set(served.kinds) == {"s3", "gcs", "azure", "http", "artifactory", "raw", "git"}
+        assert set(served.kinds) == {
+            "s3",
+            "gcs",
+            "azure",
+            "http",
+            "artifactory",
+            "raw",
+            "git",
+            "hdfs",
+            "oss",
+        }
         for kind in served.kinds:
             assert served.capabilities(kind) == reference.capabilities(kind)
         assert served.deviations == frozenset()

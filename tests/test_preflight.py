@@ -66,7 +66,11 @@ def factories(tmp_path, monkeypatch):
     ("name", "message"),
     [
         ("raising", "no usable driver for s3: the factory raised RuntimeError: cannot read"),
-        ("none", "artifactory, azure, gcs, git, http, raw, s3: the driver factory returned None"),
+        (
+            "none",
+            "artifactory, azure, gcs, git, hdfs, http, oss, raw, s3: "
+            "the driver factory returned None",
+        ),
         ("half", "has no method(s) open_stream, save, save_stream, delete, list_objects"),
     ],
 )

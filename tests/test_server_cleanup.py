@@ -128,6 +128,7 @@ def test_up_status_down_with_tls(tmp_path):
             "moto-tls",
             "nginx-mtls-tls",
             "nginx-tls",
+            "oss-tls",
         ]
         pids = [endpoints[k]["pid"] for k in endpoints]
         for endpoint in endpoints.values():

@@ -186,7 +186,11 @@ def test_a_deviation_is_checked_against_the_registry_at_import():
     with pytest.raises(cases.CaseError, match=r"@deviation\('no-such-row'\): no such deviation"):
         cases.deviation("no-such-row")
     short = [m.args[0] for m in cases.deviation("raw-prefix-siblings")]
-    assert sorted(short) == ["azure-raw-prefix-siblings", "gcs-raw-prefix-siblings"]
+    assert sorted(short) == [
+        "azure-raw-prefix-siblings",
+        "gcs-raw-prefix-siblings",
+        "oss-raw-prefix-siblings",
+    ]
     assert [m.args[0] for m in cases.deviation("untrimmed-credentials")] == [
         "s3-untrimmed-credentials"
     ]

@@ -143,6 +143,10 @@ class Admin:
     def object_lock_enabled(self, container: str) -> bool:
         raise NotSupportedByKind(f"{type(self).__name__}: no object locking")
 
+    def lifecycle_rules(self, container: str) -> list[dict[str, Any]]:
+        """The container's lifecycle rules as the server returns them ([] when none)."""
+        raise NotSupportedByKind(f"{type(self).__name__}: no lifecycle rules")
+
 
 class ObjectStore:
     """An `Admin` bound to one container: what a case calls `store.objects`."""
@@ -351,6 +355,16 @@ class Kind:
         """`location` set so that an upload of `size` bytes goes in parts, and how many parts
         the server must record (None: more than one, the split is the driver's choice)."""
         raise self._lacks("multipart uploads")
+
+    def with_lifecycle(
+        self, location: Location, infrequent_days: int, deletion_days: int
+    ) -> Location:
+        """`location` asking the driver to install a lifecycle rule for its key (OSS)."""
+        raise self._lacks("lifecycle rules")
+
+    def forcing(self, location: Location, force: bool = True) -> Location:
+        """`location` whose save replaces (`force`) or keeps an existing file (HDFS)."""
+        raise self._lacks("forced overwrite")
 
     def addressed(self, location: Location, style: str) -> Location:
         """`location` reaching its server by the name `localhost` (so that a virtual host

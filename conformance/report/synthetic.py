@@ -48,7 +48,7 @@ def write_synthetic_runs(root: Path, records: int, runs: int = 3, seed: int = 7)
     profiles = load_profiles()
     columns = matrix_columns(profiles)
     applicable = {driver: capabilities_of(driver) for driver in columns}
-    slots = [(d, c, cap) for d, cols in columns.items() for c in cols for cap in applicable[d]]
+    slots = all_slots(profiles)
     keys = sorted(c for cols in columns.values() for c in cols)
     rng = random.Random(seed)
     paths = []
@@ -75,6 +75,12 @@ def write_synthetic_runs(root: Path, records: int, runs: int = 3, seed: int = 7)
             )
         paths.append(run_dir)
     return paths
+
+
+def all_slots(profiles: dict) -> list[tuple[str, str, str]]:
+    """(driver, column, capability) of every cell the shipped profiles give the matrix."""
+    columns = matrix_columns(profiles)
+    return [(d, c, cap) for d, cols in columns.items() for c in cols for cap in capabilities_of(d)]
 
 
 def _record(

@@ -7,6 +7,8 @@ read back through its own SDK (`store.objects`, `store.admin`).
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from conformance import checks
@@ -172,3 +174,45 @@ def test_sse_c(store):
     _save(store, driver, artifact, b"sse-c")
     assert not store.objects.readable_without_customer_key("sse/customer-key.bin")
     checks.same_bytes(_load(store, driver, artifact), b"sse-c")
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+@verifies("lifecycle_rule")
+@requires("save")
+def test_lifecycle_rule_installed_for_the_key(store):
+    """lifecycleRule installs one bucket rule for the key's prefix on save: ID sha256(key),
+    expiration after markDeletionAfterDays, transition to IA after
+    markInfrequentAccessAfterDays, aborted uploads after markDeletionAfterDays (spec 2.4)."""
+    key = "lifecycle/in.bin"
+    location = store.kind.with_lifecycle(store.location, 7, 30)
+    _save(store, store.driver_for(location), store.artifact_in(location, key))
+    checks.same_bytes(store.objects.get(key), b"bucket data")
+    rules = store.admin.lifecycle_rules(store.objects.container)
+    assert rules == [
+        {
+            "id": hashlib.sha256(key.encode()).hexdigest(),
+            "prefix": key,
+            "status": "Enabled",
+            "expiration_days": 30,
+            "transitions": [(7, "IA")],
+            "abort_multipart_days": 30,
+        }
+    ], f"lifecycle rules on the bucket: {rules}"
+
+
+@verifies("lifecycle_rule")
+@requires("save")
+def test_lifecycle_rule_with_infrequent_after_deletion_is_refused(store):
+    """markInfrequentAccessAfterDays above markDeletionAfterDays is refused before anything is
+    written: "markInfrequentAccessAfterDays cannot be large than markDeletionAfterDays" (2.4)."""
+    location = store.kind.with_lifecycle(store.location, 30, 7)
+    checks.raises(
+        lambda: _save(
+            store, store.driver_for(location), store.artifact_in(location, "lifecycle/bad.bin")
+        ),
+        Code.BAD_REQUEST,
+        match="cannot be large than markDeletionAfterDays",
+    )
+    assert store.objects.get("lifecycle/bad.bin") is None, "an object was written"

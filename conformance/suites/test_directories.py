@@ -10,6 +10,7 @@ import pytest
 
 from conformance import checks
 from conformance.cases import deviation, requires, verifies
+from drivers.core.errors import Code
 
 PAGE_PAST = 1001  # one more than the usual list page size (1,000 keys)
 
@@ -135,3 +136,34 @@ def test_delete_directory_pages_past_1000_objects(store):
     store.objects.put_many({**objects, "big-2/other": b"keep"})
     store.driver.delete(store.artifact("big"))
     checks.same_keys(store.objects.keys(), ["big-2/other"])
+
+
+# --- drivers of files only ------------------------------------------------------------------
+
+#: Argo's refusal of a directory by its files-only drivers (the typo is Argo's).
+DIRECTORY_REFUSED = r"artifact does not suppot directory copy"
+
+
+@verifies("refuses_directories")
+def test_save_of_a_directory_is_refused(store):
+    """save of a local directory fails with Argo's error and stores nothing (spec 1.3)."""
+    root = store.local_tree("out", {"a.txt": b"a", "sub/b.txt": b"b"})
+    checks.raises(
+        lambda: store.driver.save(str(root), store.artifact("out")),
+        Code.INTERNAL,
+        match=DIRECTORY_REFUSED,
+    )
+    checks.same_keys(store.objects.keys(), [])
+
+
+@verifies("refuses_directories")
+def test_load_of_a_directory_is_refused(store):
+    """load of a stored directory fails with Argo's error and writes nothing (spec 1.3)."""
+    store.objects.put_many(INSIDE)
+    out = store.tmp / "loaded"
+    checks.raises(
+        lambda: store.driver.load(store.artifact("out"), str(out)),
+        Code.INTERNAL,
+        match=DIRECTORY_REFUSED,
+    )
+    assert not out.exists(), f"a refused load left {out}"

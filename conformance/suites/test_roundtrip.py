@@ -12,6 +12,7 @@ import pytest
 
 from conformance import checks
 from conformance.cases import deviation, requires, verifies
+from drivers.core.errors import Code
 
 MIB = 1024 * 1024
 BINARY = bytes(range(256)) * 4 + b"\r\n\x00\r\x1a\xff"
@@ -247,3 +248,33 @@ def test_saved_directory_loads_back_identical(store):
     out = store.tmp / "back"
     store.driver.load(store.artifact("round/trip"), str(out))
     checks.same_files(checks.files_under(out), files)
+
+
+# --- force ----------------------------------------------------------------------------------
+
+
+@verifies("save_force")
+def test_save_with_force_replaces_an_existing_file(store):
+    """With `force`, save replaces an existing file with the new bytes (spec 1.3, 2.8)."""
+    store.objects.put("out/result.txt", b"old bytes, longer than the new")
+    path = store.local_file("result.txt", b"new")
+    location = store.kind.forcing(store.location)
+    store.driver_for(location).save(str(path), store.artifact_in(location, "out/result.txt"))
+    checks.same_bytes(store.objects.get("out/result.txt"), b"new")
+
+
+@verifies("save_force")
+def test_save_without_force_keeps_an_existing_file(store):
+    """Without `force`, save onto an existing file fails (ERR_INTERNAL "... already exists")
+    and the stored bytes stay as they were (spec 1.3, 2.8)."""
+    store.objects.put("out/result.txt", b"old")
+    path = store.local_file("result.txt", b"new")
+    location = store.kind.forcing(store.location, force=False)
+    checks.raises(
+        lambda: store.driver_for(location).save(
+            str(path), store.artifact_in(location, "out/result.txt")
+        ),
+        Code.INTERNAL,
+        match="already exists",
+    )
+    checks.same_bytes(store.objects.get("out/result.txt"), b"old")

@@ -151,6 +151,14 @@ class Capability(enum.StrEnum):
     RESOLUTION_REF_MERGE = "resolution_ref_merge"
     #: a template's own archiveLocation over the repository (2.11)
     RESOLUTION_ARCHIVE_LOCATION = "resolution_archive_location"
+    # OSS
+    #: `lifecycleRule`: one bucket rule for the key's prefix, ID sha256(key) (spec 2.4)
+    LIFECYCLE_RULE = "lifecycle_rule"
+    # HDFS
+    #: a files-only driver refuses a directory both ways, with its error, writing nothing (1.3)
+    REFUSES_DIRECTORIES = "refuses_directories"
+    #: `force`: a save replaces an existing file; without it the file is kept and the save fails
+    SAVE_FORCE = "save_force"
 
 
 class UnknownCapability(ValueError):

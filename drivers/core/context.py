@@ -23,6 +23,7 @@ SETTINGS_PREFIXES = (
     "ARTIFACT_S3_UPLOAD_",
     "ARTIFACT_AZURE_",
     "ARTIFACT_GIT_",
+    "ARTIFACT_OSS_",  # the kit's own multipart threshold (deviation oss-upload-part-size-setting)
     "TRANSIENT_ERROR_PATTERN",
 )
 #: Where go-git (Argo's Git driver) finds known_hosts files: a list of paths (os.pathsep).
@@ -50,7 +51,7 @@ class DriverContext:
         it, as in Argo.
     gcs_endpoint: base URL of the GCS JSON API (default: Google's); Argo has no field for it.
     settings: `EXECUTOR_RETRY_*`, `ARTIFACT_S3_UPLOAD_*`, `ARTIFACT_AZURE_*`,
-        `ARTIFACT_GIT_*`, `TRANSIENT_ERROR_PATTERN` values.
+        `ARTIFACT_GIT_*`, `ARTIFACT_OSS_*`, `TRANSIENT_ERROR_PATTERN` values.
     temp_dir: where a driver may write private files (a `caSecret` PEM, 0600, removed on close).
     sleep: the retry clock; tests inject one that records delays instead of sleeping.
     ssh_known_hosts: the known_hosts files SSH host keys are checked against, separated by

@@ -29,7 +29,6 @@ import contextlib
 import io
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
@@ -142,7 +141,7 @@ class HTTPDriver(RefusesObjectOperations, Driver):
     def save_stream(self, stream: BinaryIO, artifact: Artifact) -> None:
         target = target_of(artifact)
         if artifact.http is not None and artifact.http.save_stream_via_file:
-            self._save_via_file(stream, artifact)
+            self._save_via_temp_file(stream, artifact, UPLOAD_PREFIX)
             return
         what = f"saving stream to {target.url}"
         body = StreamBody(stream)
@@ -193,29 +192,6 @@ class HTTPDriver(RefusesObjectOperations, Driver):
             self.kind, status=code, code=None, message=message, env=self.context.settings
         )
         raise Internal(message, transient=transient)
-
-    def _save_via_file(self, stream: BinaryIO, artifact: Artifact) -> None:
-        """Go's ``common.SaveStreamViaTempFile``: buffer, ``Save``, always remove."""
-        directory = Path(self.context.temp_dir)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=UPLOAD_PREFIX, dir=directory)
-        except OSError as exc:
-            raise Internal(f"failed to create temp file: {exc}", cause=exc) from exc
-        try:
-            try:
-                with os.fdopen(fd, "wb") as file:
-                    shutil.copyfileobj(stream, file, CHUNK_SIZE)
-            except ArtifactError as exc:
-                message = f"failed to buffer stream to temp file: {exc.message}"
-                raise error_for(exc.code, message, cause=exc) from exc
-            except Exception as exc:
-                message = f"failed to buffer stream to temp file: {exc}"
-                raise Internal(message, cause=exc) from exc
-            self.save(name, artifact)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
 
     def _translate(self, exc: BaseException, what: str) -> ArtifactError:
         if isinstance(exc, TokenError):

@@ -29,7 +29,7 @@ from drivers.core.errors import ArtifactError, BadRequest
 from drivers.core.model import Artifact, ArtifactLocation
 from drivers.core.model.base import ArgoModel, SecretKeySelector
 from drivers.core.model.locations import KEY_FIELD
-from drivers.core.secrets import MemorySecretSource, SecretSource
+from drivers.core.secrets import REVEAL_SECRETS, MemorySecretSource, SecretSource
 
 SECRETS = "secrets"
 
@@ -68,7 +68,15 @@ def encode(location: ArtifactLocation, secrets: SecretSource | None) -> tuple[st
         key, omit = concrete.get_key(), set()
     else:  # Raw has no key at all
         key, omit = (getattr(concrete, key_field), {key_field}) if key_field else ("", set())
-    body = concrete.model_dump(mode="json", exclude_none=True, exclude_defaults=True, exclude=omit)
+    # Credentials written in the location itself (OSS securityToken) travel in clear, as the
+    # selectors' values do below: the plugin must be able to use them.
+    body = concrete.model_dump(
+        mode="json",
+        exclude_none=True,
+        exclude_defaults=True,
+        exclude=omit,
+        context={REVEAL_SECRETS: True},
+    )
     document: dict[str, Any] = {kind: body}
     if secrets is not None:
         values: dict[str, dict[str, str]] = {}

@@ -18,6 +18,7 @@ import os
 import signal
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
@@ -118,7 +119,7 @@ class Servicer(pb_grpc.ArtifactServiceServicer):
             first = next(request_iterator, None)
             if first is None or not first.HasField("output_artifact"):
                 raise BadRequest("SaveStream: the first frame must carry output_artifact only")
-            chunks = _Chunks(request_iterator)
+            chunks = _Chunks(request_iterator, context)
             self._run(first.output_artifact, lambda d, a: d.save_stream(chunks, a))
         except Exception as exc:
             return pb.SaveArtifactResponse(success=False, error=self._failed(context, exc))
@@ -149,20 +150,43 @@ class Servicer(pb_grpc.ArtifactServiceServicer):
         return pb.GetCapabilitiesResponse(supports_save_stream=True)
 
 
-class _Chunks(io.RawIOBase):
-    """SaveStream's chunk frames as the readable stream a driver's save_stream takes."""
+#: How long the end of a SaveStream waits for a cancellation racing it (see `_Chunks`).
+END_SETTLE_SECONDS = 0.05
 
-    def __init__(self, frames: Iterator[pb.SaveStreamArtifactRequest]):
+
+class _Chunks(io.RawIOBase):
+    """SaveStream's chunk frames as the readable stream a driver's save_stream takes.
+
+    gRPC Python reports a client's cancellation (its reader failed midway) either as an error
+    or, when the empty receive is seen before the cancellation, as a plain end of stream. A
+    driver that took that for the end would store a truncated object over an older one, so the
+    end is believed only once the call is still alive a moment later (Go's server tells the
+    two apart itself: Recv returns the cancellation, never io.EOF).
+    """
+
+    def __init__(self, frames: Iterator[pb.SaveStreamArtifactRequest], context: Any = None):
         self._frames = frames
+        self._context = context
         self._buffer = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
+    def _check_not_cancelled(self) -> None:
+        if self._context is None:
+            return
+        deadline = time.monotonic() + END_SETTLE_SECONDS
+        while self._context.is_active():
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
+        raise Internal("SaveStream: the client cancelled the stream before its end")
+
     def readinto(self, target) -> int:
         while not self._buffer:
             frame = next(self._frames, None)
             if frame is None:
+                self._check_not_cancelled()
                 return 0
             if frame.HasField("output_artifact"):
                 raise BadRequest("SaveStream: only the first frame may carry output_artifact")
