@@ -411,7 +411,9 @@ def _install_hdfs(root: Path) -> tuple[str, Path]:
             name = f"{artifact}-{version}.jar"
             _fetch_jar(f"{MAVEN_CENTRAL}/{coordinates}/{name}", staging / "lib" / name, digest)
         _run(
-            [javac, "-d", str(staging / "classes"), "-cp", str(staging / "lib" / "*"),
+            # -XX:-UsePerfData: javac's JVM would leave /tmp/hsperfdata_<user> behind
+            [javac, "-J-XX:-UsePerfData", "-d", str(staging / "classes"),
+             "-cp", str(staging / "lib" / "*"),
              str(HDFS_DIR / "MiniHdfs.java")],
             what="javac MiniHdfs.java",
             log=root / "hdfs-build.log",
