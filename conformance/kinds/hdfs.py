@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,34 +57,36 @@ class HDFSAdmin(Admin):
         self.address = f"{endpoint.host}:{endpoint.port}"
         self._clients: dict[str, Client] = {}
 
-    def _fs(self, user: str) -> Client:
-        if user not in self._clients:
-            self._clients[user] = client([self.address])
-        return self._clients[user]
+    @contextlib.contextmanager
+    def _as(self, user: str) -> Iterator[Client]:
+        """The client acting as `user`, for the block (hdfs-native reads the user per call)."""
+        with as_user(user):
+            if user not in self._clients:
+                self._clients[user] = client([self.address])
+            yield self._clients[user]
 
     def create_container(self, name: str) -> None:
-        with as_user(self.superuser):
-            fs = self._fs(self.superuser)
+        with self._as(self.superuser) as fs:
             fs.mkdirs(f"/{name}", 0o755, create_parent=True)
             fs.set_owner(f"/{name}", owner=self.user)
 
     def delete_container(self, name: str) -> None:
-        with as_user(self.superuser):
-            self._fs(self.superuser).delete(f"/{name}", recursive=True)
+        with self._as(self.superuser) as fs:
+            fs.delete(f"/{name}", recursive=True)
 
     def container_exists(self, name: str) -> bool:
-        with as_user(self.superuser):
+        with self._as(self.superuser) as fs:
             try:
-                return self._fs(self.superuser).get_file_info(f"/{name}").isdir
+                return fs.get_file_info(f"/{name}").isdir
             except FileNotFoundError:
                 return False
 
     def put(self, container: str, key: str, data: bytes = b"") -> None:
         path = PathKeys(container).path(key)
         options = WriteOptions(overwrite=True, create_parent=True)
-        with as_user(self.user):
+        with self._as(self.user) as fs:
             try:
-                with self._fs(self.user).create(path, options) as writer:
+                with fs.create(path, options) as writer:
                     writer.write(data)
             except (FileExistsError, RuntimeError) as exc:
                 if (
@@ -98,8 +101,7 @@ class HDFSAdmin(Admin):
 
     def get(self, container: str, key: str) -> bytes | None:
         path = PathKeys(container).path(key)
-        with as_user(self.user):
-            fs = self._fs(self.user)
+        with self._as(self.user) as fs:
             try:
                 if fs.get_file_info(path).isdir:
                     return None
@@ -110,17 +112,17 @@ class HDFSAdmin(Admin):
 
     def keys(self, container: str, prefix: str = "") -> list[str]:
         root = f"/{container}/"
-        with as_user(self.user):
+        with self._as(self.user) as fs:
             try:
-                found = list(self._fs(self.user).list_status(root, recursive=True))
+                found = list(fs.list_status(root, recursive=True))
             except FileNotFoundError:
                 return []
         names = [s.path[len(root) :] for s in found if not s.isdir]
         return sorted(n for n in names if n.startswith(prefix))
 
     def delete(self, container: str, key: str) -> None:
-        with as_user(self.user), contextlib.suppress(FileNotFoundError):
-            self._fs(self.user).delete(PathKeys(container).path(key), recursive=False)
+        with self._as(self.user) as fs, contextlib.suppress(FileNotFoundError):
+            fs.delete(PathKeys(container).path(key), recursive=False)
 
 
 class HDFS(Kind):

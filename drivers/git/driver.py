@@ -38,7 +38,6 @@ Credentials, trust and time limits: ``drivers.git.connection``.
 from __future__ import annotations
 
 import io
-import secrets as _secrets
 import shutil
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -51,12 +50,10 @@ from drivers.core.model import Artifact, GitArtifact
 from drivers.core.secrets import SecretSource
 from drivers.git import clone
 from drivers.git.connection import Credentials, Session, safe_url
+from drivers.local_files import stream_temp_path
 from drivers.refusals import RefusesObjectOperations
 
 SAVE_UNSUPPORTED = "git output artifacts unsupported"
-#: Argo's ``LoadToStream`` temp path: ``os.TempDir()/wfstream-`` + k8s ``rand.String(32)``.
-STREAM_PREFIX = "wfstream-"
-_RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 
 
 class GitDriver(RefusesObjectOperations, Driver):
@@ -100,8 +97,7 @@ class GitDriver(RefusesObjectOperations, Driver):
     def open_stream(self, artifact: Artifact) -> BinaryIO:
         git = _git(artifact)
         directory = Path(self.context.temp_dir)
-        name = STREAM_PREFIX + "".join(_secrets.choice(_RAND_ALPHABET) for _ in range(32))
-        target = directory / name
+        target = stream_temp_path(directory)
 
         def attempt() -> BinaryIO:
             directory.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,6 @@ import contextlib
 import io
 import os
 import posixpath
-import secrets as _secrets
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -38,13 +37,11 @@ from drivers.core.errors import ArtifactError, BadRequest, Internal, NotFound, e
 from drivers.core.model import Artifact, HDFSArtifact
 from drivers.core.secrets import SecretSource
 from drivers.hdfs.connection import as_user, check_config, check_path, client
+from drivers.local_files import stream_temp_path
 from drivers.refusals import RefusesObjectOperations
 
 #: Argo's error for a directory either way (the typo is Argo's).
 DIRECTORY_UNSUPPORTED = "HDFS artifact does not suppot directory copy"
-#: Argo's ``LoadToStream`` temp path: ``os.TempDir()/wfstream-`` + k8s ``rand.String(32)``.
-STREAM_PREFIX = "wfstream-"
-_RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 #: Go's ``os.CreateTemp("", "hdfs-upload-*")`` of ``SaveStreamViaTempFile``.
 UPLOAD_PREFIX = "hdfs-upload-"
 CHUNK = 1 << 20
@@ -88,8 +85,7 @@ class HDFSDriver(RefusesObjectOperations, Driver):
     def open_stream(self, artifact: Artifact) -> BinaryIO:
         hdfs = self._location(artifact)
         directory = Path(self.context.temp_dir)
-        name = STREAM_PREFIX + "".join(_secrets.choice(_RAND_ALPHABET) for _ in range(32))
-        target = directory / name
+        target = stream_temp_path(directory)
 
         def attempt() -> BinaryIO:
             directory.mkdir(parents=True, exist_ok=True)
